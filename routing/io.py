@@ -366,7 +366,8 @@ def solution_from_dict(data: Any) -> Solution:
                                      b.int("duration", required=True)))
         routes.append(Route(
             clinician_id=r.str("clinician_id", required=True),
-            start_time=r.int("start_time", required=True), end_time=r.int("end_time", required=True),
+            start_time=r.int("start_time", required=True),
+            end_time=r.int("end_time", required=True),
             stops=tuple(stops), breaks=tuple(breaks),
             travel_time=r.int("travel_time", required=True), distance=r.int("distance"),
             overtime=r.int("overtime", required=True),

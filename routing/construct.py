@@ -1,0 +1,201 @@
+"""A cheapest-insertion first solution, the optimiser's guaranteed starting point.
+
+OR-Tools' own first-solution strategies can fail outright on tight windows
+(measured: PATH_CHEAPEST_ARC + GLS finds nothing for Solomon R101 in 10 s) or
+on linked visits. This builds a feasible plan in Python instead: the most
+costly-to-drop visits first, each at its cheapest feasible position among the
+nearest eligible clinicians, linked visits placed as a group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from .diagnose import eligible_clinicians, linked_groups
+from .model import Clinician, Precedence, Problem, Route, Simultaneous, Visit
+from .schedule import RouteTimer
+
+#: Clinicians tried per visit, nearest first (keeps insertion near-linear in visits).
+NEAREST_CLINICIANS = 12
+#: Idle clinicians tried per visit, nearest first.
+NEAREST_IDLE = 3
+
+
+@dataclass
+class Plan:
+    """Mutable working plan: visit order per clinician and the timed routes."""
+
+    problem: Problem
+    timer: RouteTimer
+    orders: dict[str, list[Visit]] = field(default_factory=dict)
+    timed: dict[str, Route] = field(default_factory=dict)
+    fixed_starts: dict[str, int] = field(default_factory=dict)
+    where: dict[str, str] = field(default_factory=dict)  # visit id -> clinician id
+
+    def order(self, clinician_id: str) -> list[Visit]:
+        return self.orders.get(clinician_id, [])
+
+    def travel(self, clinician_id: str) -> int:
+        route = self.timed.get(clinician_id)
+        return route.travel_time if route is not None else 0
+
+    def commit(self, clinician: Clinician, order: list[Visit], route: Route) -> None:
+        self.orders[clinician.id] = order
+        self.timed[clinician.id] = route
+        for v in order:
+            self.where[v.id] = clinician.id
+
+
+@dataclass(frozen=True)
+class _Option:
+    cost: float
+    clinician: Clinician
+    order: list[Visit]
+    route: Route
+
+    def start_of(self, visit_id: str) -> int:
+        return next(s.start for s in self.route.stops if s.visit_id == visit_id)
+
+
+def insertion_cost(problem: Problem, plan: Plan, option_route: Route, clinician: Clinician,
+                   visit: Visit) -> float:
+    """Added objective of serving ``visit`` as in ``option_route``: travel, overtime, preference."""
+    opts = problem.options
+    old = plan.timed.get(clinician.id)
+    d_travel = option_route.travel_time - (old.travel_time if old else 0)
+    d_over = option_route.overtime - (old.overtime if old else 0)
+    cost = opts.travel_weight * d_travel + opts.overtime_weight * d_over
+    if opts.distance_weight and option_route.distance is not None:
+        cost += opts.distance_weight * (option_route.distance - (old.distance or 0 if old else 0))
+    if visit.preferred_clinicians and clinician.id not in visit.preferred_clinicians:
+        cost += opts.preference_penalty
+    return cost
+
+
+def best_insertions(
+    plan: Plan,
+    visit: Visit,
+    *,
+    clinicians: Sequence[Clinician] | None = None,
+    fixed: Mapping[str, int] | None = None,
+    limit: int = 1,
+) -> list[_Option]:
+    """The ``limit`` cheapest feasible insertions of ``visit`` into the plan."""
+    problem, timer = plan.problem, plan.timer
+    pool = list(clinicians) if clinicians is not None else eligible_clinicians(problem, visit)
+    # The nearest clinicians already out on the road, and the nearest idle ones
+    # (else a plan with many identical idle clinicians never opens a new route).
+    busy = [c for c in pool if plan.order(c.id)]
+    idle = [c for c in pool if not plan.order(c.id)]
+    pool = (_nearest(plan, visit, busy)[:NEAREST_CLINICIANS]
+            + _nearest(plan, visit, idle)[:NEAREST_IDLE])
+    fixed_all = dict(plan.fixed_starts)
+    if fixed:
+        fixed_all.update(fixed)
+    options: list[_Option] = []
+    for clinician in pool:
+        order = plan.order(clinician.id)
+        best: _Option | None = None
+        for pos in range(len(order) + 1):
+            trial = order[:pos] + [visit] + order[pos:]
+            route = timer.time_route(clinician, trial, fixed_starts=fixed_all)
+            if route is None:
+                continue
+            cost = insertion_cost(problem, plan, route, clinician, visit)
+            if best is None or cost < best.cost:
+                best = _Option(cost, clinician, trial, route)
+        if best is not None:
+            options.append(best)
+    options.sort(key=lambda o: o.cost)
+    return options[:limit]
+
+
+def _nearest(plan: Plan, visit: Visit, pool: list[Clinician]) -> list[Clinician]:
+    d = plan.timer.durations
+
+    def closeness(c: Clinician) -> int:
+        locs = [c.start_location] + [v.location for v in plan.order(c.id)]
+        return min(d[loc][visit.location] for loc in locs)
+
+    return sorted(pool, key=closeness)
+
+
+def build(problem: Problem, timer: RouteTimer, candidates: Sequence[Visit],
+          plan: Plan | None = None) -> Plan:
+    """Insert ``candidates`` (most costly to drop first) into ``plan`` (default: empty).
+
+    Visits that fit nowhere are simply not inserted; the caller decides why.
+    """
+    plan = plan or Plan(problem, timer)
+    by_id = {v.id: v for v in candidates}
+    groups = [g for g in linked_groups(problem) if all(vid in by_id for vid in g)]
+    grouped = {vid for g in groups for vid in g}
+    units: list[list[Visit]] = [[by_id[vid] for vid in g] for g in groups]
+    units += [[v] for v in candidates if v.id not in grouped]
+
+    def priority(unit: list[Visit]) -> tuple[int, int]:
+        drop = sum(problem.options.drop_cost(v) for v in unit)
+        close = min((v.windows[-1][1] if v.windows else 10**9) for v in unit)
+        return (-drop, close)
+
+    for unit in sorted(units, key=priority):
+        if any(v.id in plan.where for v in unit):
+            continue
+        if len(unit) == 1:
+            options = best_insertions(plan, unit[0])
+            if options:
+                o = options[0]
+                plan.commit(o.clinician, o.order, o.route)
+        else:
+            _insert_group(plan, unit)
+    return plan
+
+
+def _insert_group(plan: Plan, unit: list[Visit]) -> None:
+    """Insert a linked group of two visits (simultaneous or precedence) or skip it."""
+    problem = plan.problem
+    ids = {v.id for v in unit}
+    links = [lk for lk in problem.links if set(lk.visit_ids) <= ids]
+    if len(unit) != 2 or len(links) != 1:
+        return  # larger linked groups are left to the optimiser
+    link = links[0]
+    if isinstance(link, Simultaneous):
+        first, second = unit
+    else:
+        assert isinstance(link, Precedence)
+        first, second = problem.visit(link.first), problem.visit(link.then)
+    for a in best_insertions(plan, first, limit=4):
+        start_a = a.start_of(first.id)
+        others = [c for c in eligible_clinicians(problem, second)
+                  if not (isinstance(link, Simultaneous) and c.id == a.clinician.id)]
+        targets = _second_starts(link, second, start_a)
+        shadow = Plan(problem, plan.timer, dict(plan.orders), dict(plan.timed),
+                      dict(plan.fixed_starts), dict(plan.where))
+        shadow.fixed_starts[first.id] = start_a
+        shadow.commit(a.clinician, a.order, a.route)
+        for target in targets:
+            fixed = {second.id: target} if target is not None else {}
+            for b in best_insertions(shadow, second, clinicians=others, fixed=fixed):
+                start_b = b.start_of(second.id)
+                if not _link_holds(link, start_a, start_b):
+                    continue
+                plan.fixed_starts[first.id] = start_a
+                plan.fixed_starts[second.id] = start_b
+                plan.commit(a.clinician, a.order, a.route)
+                plan.commit(b.clinician, b.order, b.route)
+                return
+
+
+def _second_starts(link: Simultaneous | Precedence, second: Visit,
+                   start_a: int) -> list[int | None]:
+    if isinstance(link, Simultaneous):
+        return [start_a]
+    return [None, start_a + link.min_gap]
+
+
+def _link_holds(link: Simultaneous | Precedence, start_a: int, start_b: int) -> bool:
+    if isinstance(link, Simultaneous):
+        return start_a == start_b
+    gap = start_b - start_a
+    return gap >= link.min_gap and (link.max_gap is None or gap <= link.max_gap)

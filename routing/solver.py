@@ -1,0 +1,428 @@
+"""The home-health VRPTW as an OR-Tools routing model: ``solve(problem, params)``.
+
+This is the only module that imports ``ortools`` (its Python API moves between
+releases; it is written against the 9.15 wheel's ``pywrapcp``).
+
+The model, one rule at a time:
+
+* nodes: one per candidate visit, plus a start and an end node per clinician;
+* time dimension: transit i->j = service(i) + buffer_after_visit + travel(i, j),
+  waiting allowed; a visit's cumul is its service start, restricted to the
+  union of its time windows; each clinician's start cumul >= shift start and
+  end cumul <= shift end + max_overtime, with overtime past shift end costed
+  by a soft upper bound (``overtime_weight`` per second);
+* breaks: OR-Tools break intervals per clinician that may not overlap a visit
+  or its buffer; a break is required when the route ends after its earliest
+  start (optional interval, performed >= [end > earliest start]);
+* skills, exclusions and pins: the visit's allowed-vehicle set;
+* ``max_visits`` and ``max_workload_points``: capacity dimensions;
+* preferred clinicians: a per-clinician counting dimension whose soft upper
+  bound of 0 costs ``preference_penalty`` per visit served by someone else;
+* workload balance: a load dimension (service minutes, acuity 4-5 counted
+  1.5x so high-acuity caseloads are spread too) whose global span cost
+  ``balance_weight`` minimises the heaviest clinician's load;
+* unassigned visits: a disjunction per visit with penalty
+  ``drop_penalty * acuity**2`` (mandatory: ``mandatory_penalty``), so the
+  model is always feasible and acute visits are never traded for travel;
+* links: when both visits are active, simultaneous visits start at the same
+  second on different clinicians and precedence gaps hold; "together or not
+  at all" is enforced afterwards, so a dropped partner never makes the whole
+  model infeasible.
+
+The search starts from a Python cheapest-insertion plan (:mod:`routing.construct`)
+or from a caller's warm start, runs guided local search for the whole time
+limit, and never returns anything worse than its start: the final routes are
+re-timed by :mod:`routing.schedule` and the cheaper of start and result wins.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+from . import construct
+from .assemble import assemble
+from .diagnose import linked_groups, screen
+from .kpis import compute_kpis
+from .model import Problem, Simultaneous, Solution, Visit
+from .schedule import RouteTimer
+
+log = logging.getLogger(__name__)
+
+#: Progress callback: (seconds elapsed, best objective so far).
+Progress = Callable[[float, int], None]
+
+
+@dataclass(frozen=True)
+class SolverParams:
+    """How to search; the objective weights live in ``problem.options``.
+
+    Attributes
+    ----------
+    time_limit
+        Seconds of search; None uses ``problem.options.time_limit``.
+    initial_routes
+        Warm start: clinician id -> visit ids in order (a previous plan).
+        Visits that no longer exist or fit are skipped.
+    progress
+        Called with (elapsed s, objective) at each improving solution.
+    metaheuristic
+        OR-Tools local search metaheuristic name (``GUIDED_LOCAL_SEARCH``).
+    """
+
+    time_limit: float | None = None
+    initial_routes: Mapping[str, Sequence[str]] | None = None
+    progress: Progress | None = None
+    metaheuristic: str = "GUIDED_LOCAL_SEARCH"
+
+
+def load_minutes(visit: Visit) -> int:
+    """Workload of a visit for balancing: service minutes, acuity 4-5 counted 1.5x."""
+    factor = 3 if visit.acuity >= 4 else 2
+    return (visit.duration * factor + 60) // 120
+
+
+def objective(problem: Problem, solution: Solution) -> int:
+    """The objective of ``solution`` under ``problem.options`` (see :class:`Options`)."""
+    o = problem.options
+    total = 0
+    loads = []
+    for r in solution.routes:
+        total += o.travel_weight * r.travel_time + o.overtime_weight * r.overtime
+        if o.distance_weight and r.distance is not None:
+            total += o.distance_weight * r.distance
+        load = 0
+        for s in r.stops:
+            v = problem.visit(s.visit_id)
+            load += load_minutes(v)
+            if v.preferred_clinicians and r.clinician_id not in v.preferred_clinicians:
+                total += o.preference_penalty
+        loads.append(load)
+    if len(problem.clinicians) > 1 and loads:
+        total += o.balance_weight * max(loads)
+    for u in solution.unassigned:
+        total += o.drop_cost(problem.visit(u.visit_id))
+    return total
+
+
+def solve(problem: Problem, params: SolverParams | None = None) -> Solution:
+    """Plan the day: routes for the clinicians, every other visit unassigned with a reason.
+
+    Parameters
+    ----------
+    problem
+        The day (with a matrix).
+    params
+        Search settings; defaults to :class:`SolverParams()`.
+
+    Returns
+    -------
+    Solution
+        Feasible by construction (the checker in :mod:`routing.check` agrees),
+        with KPIs.
+    """
+    params = params or SolverParams()
+    started = time.monotonic()
+    time_limit = params.time_limit if params.time_limit is not None else (
+        problem.options.time_limit)
+    timer = RouteTimer(problem)
+    candidates, screened = screen(problem, timer)
+
+    start_plan = _warm_start(problem, timer, candidates, params.initial_routes)
+    start = assemble(problem, timer, start_plan.orders, start_plan.fixed_starts, screened)
+    best = start
+    remaining = time_limit - (time.monotonic() - started)
+    if candidates and remaining > 0.05:
+        found = _search(problem, timer, candidates, start_plan, remaining, params)
+        if found is not None:
+            orders, fixed, gaps = found
+            result = assemble(problem, timer, orders, fixed, screened, gaps)
+            if objective(problem, result) <= objective(problem, start):
+                best = result
+            else:
+                log.info("OR-Tools result worse than its start; keeping the start")
+    return Solution(best.routes, best.unassigned, compute_kpis(problem, best))
+
+
+def _warm_start(problem: Problem, timer: RouteTimer, candidates: Sequence[Visit],
+                initial: Mapping[str, Sequence[str]] | None) -> construct.Plan:
+    plan = construct.Plan(problem, timer)
+    if initial:
+        allowed = {v.id for v in candidates}
+        for cid, vids in initial.items():
+            try:
+                clinician = problem.clinician(cid)
+            except KeyError:
+                continue
+            order = [problem.visit(v) for v in vids
+                     if v in allowed and problem.can_serve(clinician, problem.visit(v))]
+            route = timer.time_route(clinician, order)
+            while order and route is None:
+                order.pop()
+                route = timer.time_route(clinician, order)
+            if order and route is not None:
+                plan.commit(clinician, order, route)
+    return construct.build(problem, timer, candidates, plan)
+
+
+def _search(
+    problem: Problem,
+    timer: RouteTimer,
+    candidates: Sequence[Visit],
+    start: construct.Plan,
+    time_limit: float,
+    params: SolverParams,
+) -> tuple[dict[str, list[Visit]], dict[str, int], dict[str, list[int]]] | None:
+    """Run OR-Tools from ``start``; the routes, linked starts and break gaps it found."""
+    model = _Model(problem, timer, candidates)
+    search = pywrapcp.DefaultRoutingSearchParameters()
+    search.local_search_metaheuristic = getattr(
+        routing_enums_pb2.LocalSearchMetaheuristic, params.metaheuristic)
+    search.time_limit.FromMilliseconds(max(1, int(time_limit * 1000)))
+    search.first_solution_strategy = (
+        routing_enums_pb2.FirstSolutionStrategy.LOCAL_CHEAPEST_INSERTION)
+    began = time.monotonic()
+    if params.progress is not None:
+        progress = params.progress
+        routing = model.routing
+
+        def report() -> None:
+            progress(time.monotonic() - began, routing.CostVar().Value())
+
+        routing.AddAtSolutionCallback(report)
+    initial = model.read_routes(start.orders, search)
+    if initial is not None:
+        assignment = model.routing.SolveFromAssignmentWithParameters(initial, search)
+    else:
+        log.info("warm start rejected by the OR-Tools model; using its own first solution")
+        assignment = model.routing.SolveWithParameters(search)
+    if assignment is None:
+        return None
+    return model.extract(assignment)
+
+
+class _Model:
+    """The OR-Tools routing model of one problem (see the module docstring)."""
+
+    def __init__(self, problem: Problem, timer: RouteTimer, visits: Sequence[Visit]) -> None:
+        self.problem = problem
+        self.visits = list(visits)
+        self.node_of = {v.id: i for i, v in enumerate(self.visits)}
+        clinicians = problem.clinicians
+        nv, nc = len(self.visits), len(clinicians)
+        self.starts = [nv + 2 * k for k in range(nc)]
+        self.ends = [nv + 2 * k + 1 for k in range(nc)]
+        node_loc = [v.location for v in self.visits]
+        for c in clinicians:
+            node_loc += [c.start_location, c.end]
+        service = [v.duration for v in self.visits] + [0] * (2 * nc)
+        n = len(node_loc)
+        self.manager = pywrapcp.RoutingIndexManager(n, nc, self.starts, self.ends)
+        self.routing = routing = pywrapcp.RoutingModel(self.manager)
+        solver = routing.solver()
+        opts = problem.options
+        d = timer.durations
+        travel = [[d[a][b] for b in node_loc] for a in node_loc]
+        # Never drive from an end node or into a start node.
+        cost = travel
+        if opts.travel_weight != 1 or opts.distance_weight:
+            dist = timer.distances
+            cost = [[opts.travel_weight * travel[i][j]
+                     + (opts.distance_weight * dist[node_loc[i]][node_loc[j]] if dist else 0)
+                     for j in range(n)] for i in range(n)]
+        routing.SetArcCostEvaluatorOfAllVehicles(routing.RegisterTransitMatrix(cost))
+
+        # Time: one transit matrix per distinct buffer length.
+        by_buffer: dict[int, int] = {}
+        transit_of_vehicle = []
+        for c in clinicians:
+            if c.buffer_after_visit not in by_buffer:
+                extra = [service[i] + (c.buffer_after_visit if i < nv else 0) for i in range(n)]
+                by_buffer[c.buffer_after_visit] = routing.RegisterTransitMatrix(
+                    [[extra[i] + travel[i][j] for j in range(n)] for i in range(n)])
+            transit_of_vehicle.append(by_buffer[c.buffer_after_visit])
+        horizon = max(
+            [c.latest_end for c in clinicians]
+            + [hi for v in self.visits for _, hi in v.time_windows] + [0]
+        ) + 1
+        routing.AddDimensionWithVehicleTransits(transit_of_vehicle, horizon, horizon, False, "time")
+        self.time = time_dim = routing.GetDimensionOrDie("time")
+        for v, node in zip(self.visits, range(nv), strict=True):
+            var = time_dim.CumulVar(self.manager.NodeToIndex(node))
+            if v.time_windows:
+                windows = v.windows
+                var.SetRange(windows[0][0], windows[-1][1])
+                for (_, hi), (lo, _) in zip(windows, windows[1:], strict=False):
+                    if lo > hi + 1:
+                        var.RemoveInterval(hi + 1, lo - 1)
+        for k, c in enumerate(clinicians):
+            time_dim.CumulVar(routing.Start(k)).SetRange(c.shift_start, c.latest_end)
+            end = time_dim.CumulVar(routing.End(k))
+            end.SetRange(c.shift_start, c.latest_end)
+            if c.max_overtime and opts.overtime_weight:
+                time_dim.SetCumulVarSoftUpperBound(routing.End(k), c.shift_end,
+                                                   opts.overtime_weight)
+        for k in range(nc):
+            routing.AddVariableMinimizedByFinalizer(time_dim.CumulVar(routing.End(k)))
+            routing.AddVariableMaximizedByFinalizer(time_dim.CumulVar(routing.Start(k)))
+
+        self._add_breaks(clinicians, service, nv)
+        self._add_capacities(clinicians, nv)
+        self._add_preferences(clinicians, nv)
+        self._add_balance(clinicians, nv)
+
+        # Eligibility and drops.
+        for v, node in zip(self.visits, range(nv), strict=True):
+            index = self.manager.NodeToIndex(node)
+            allowed = [k for k, c in enumerate(clinicians) if problem.can_serve(c, v)]
+            if len(allowed) < nc:
+                # The 9.15 wheel's SetAllowedVehiclesForIndex rejects Python lists.
+                routing.VehicleVar(index).SetValues([-1] + allowed)
+            routing.AddDisjunction([index], opts.drop_cost(v))
+        self._add_links(solver)
+
+    def _add_breaks(self, clinicians: Sequence, service: list[int], nv: int) -> None:
+        routing, solver = self.routing, self.routing.solver()
+        self.break_vars: dict[int, list] = {}
+        if not any(c.breaks for c in clinicians):
+            return
+        node_of_index = [self.manager.IndexToNode(i)
+                         for i in range(self.manager.GetNumberOfIndices())]
+        for k, c in enumerate(clinicians):
+            if not c.breaks:
+                continue
+            # A break may not overlap a visit nor the buffer after it.
+            with_buffer = [service[node] + c.buffer_after_visit if node < nv else 0
+                           for node in node_of_index]
+            intervals = []
+            end = self.time.CumulVar(routing.End(k))
+            for j, b in enumerate(c.breaks):
+                iv = solver.FixedDurationIntervalVar(
+                    b.earliest_start, b.latest_start, b.duration, True, f"break_{k}_{j}")
+                solver.Add(iv.PerformedExpr() >= solver.IsGreaterCstVar(end, b.earliest_start))
+                intervals.append(iv)
+                routing.AddIntervalToAssignment(iv)
+            self.time.SetBreakIntervalsOfVehicle(intervals, k, with_buffer)
+            self.break_vars[k] = intervals
+
+    def _add_capacities(self, clinicians: Sequence, nv: int) -> None:
+        routing = self.routing
+        n = self.manager.GetNumberOfNodes()
+        big = 10**9
+        if any(c.max_visits is not None for c in clinicians):
+            ones = routing.RegisterUnaryTransitVector([1] * nv + [0] * (n - nv))
+            routing.AddDimensionWithVehicleCapacity(
+                ones, 0, [c.max_visits if c.max_visits is not None else big for c in clinicians],
+                True, "visits")
+        if any(c.max_workload_points is not None for c in clinicians):
+            points = routing.RegisterUnaryTransitVector(
+                [v.workload_points for v in self.visits] + [0] * (n - nv))
+            routing.AddDimensionWithVehicleCapacity(
+                points, 0,
+                [c.max_workload_points if c.max_workload_points is not None else big
+                 for c in clinicians],
+                True, "points")
+
+    def _add_preferences(self, clinicians: Sequence, nv: int) -> None:
+        penalty = self.problem.options.preference_penalty
+        if not penalty or not any(v.preferred_clinicians for v in self.visits):
+            return
+        routing = self.routing
+        n = self.manager.GetNumberOfNodes()
+        callbacks: dict[tuple[int, ...], int] = {}
+        per_vehicle = []
+        for c in clinicians:
+            vec = tuple(
+                1 if v.preferred_clinicians and c.id not in v.preferred_clinicians else 0
+                for v in self.visits
+            ) + (0,) * (n - nv)
+            if vec not in callbacks:
+                callbacks[vec] = routing.RegisterUnaryTransitVector(list(vec))
+            per_vehicle.append(callbacks[vec])
+        routing.AddDimensionWithVehicleTransits(per_vehicle, 0, nv + 1, True, "not_preferred")
+        dim = routing.GetDimensionOrDie("not_preferred")
+        for k in range(len(clinicians)):
+            dim.SetCumulVarSoftUpperBound(routing.End(k), 0, penalty)
+
+    def _add_balance(self, clinicians: Sequence, nv: int) -> None:
+        weight = self.problem.options.balance_weight
+        if not weight or len(clinicians) < 2:
+            return
+        routing = self.routing
+        n = self.manager.GetNumberOfNodes()
+        loads = [load_minutes(v) for v in self.visits] + [0] * (n - nv)
+        routing.AddDimension(routing.RegisterUnaryTransitVector(loads), 0, sum(loads) + 1, True,
+                             "load")
+        routing.GetDimensionOrDie("load").SetGlobalSpanCostCoefficient(weight)
+
+    def _add_links(self, solver: pywrapcp.Solver) -> None:
+        routing, time_dim = self.routing, self.time
+        for link in self.problem.links:
+            if not all(vid in self.node_of for vid in link.visit_ids):
+                continue
+            idx = [self.manager.NodeToIndex(self.node_of[vid]) for vid in link.visit_ids]
+            if isinstance(link, Simultaneous):
+                first = idx[0]
+                for other in idx[1:]:
+                    both = routing.ActiveVar(first) + routing.ActiveVar(other) - 1
+                    solver.Add(solver.IsEqualVar(time_dim.CumulVar(first),
+                                                 time_dim.CumulVar(other)) >= both)
+                for i, a in enumerate(idx):
+                    for b in idx[i + 1:]:
+                        both = routing.ActiveVar(a) + routing.ActiveVar(b) - 1
+                        solver.Add(solver.IsDifferentVar(routing.VehicleVar(a),
+                                                         routing.VehicleVar(b)) >= both)
+            else:
+                a, b = idx
+                both = routing.ActiveVar(a) + routing.ActiveVar(b) - 1
+                gap = time_dim.CumulVar(b) - time_dim.CumulVar(a)
+                solver.Add(solver.IsGreaterOrEqualCstVar(gap, link.min_gap) >= both)
+                if link.max_gap is not None:
+                    solver.Add(solver.IsLessOrEqualCstVar(gap, link.max_gap) >= both)
+
+    def read_routes(self, orders: Mapping[str, list[Visit]],
+                    search: object) -> pywrapcp.Assignment | None:
+        """An OR-Tools assignment for ``orders`` (None if the model rejects it)."""
+        routes = []
+        for c in self.problem.clinicians:
+            routes.append([self.manager.NodeToIndex(self.node_of[v.id])
+                           for v in orders.get(c.id, []) if v.id in self.node_of])
+        self.routing.CloseModelWithParameters(search)
+        return self.routing.ReadAssignmentFromRoutes(routes, True)
+
+    def extract(
+        self, assignment: pywrapcp.Assignment
+    ) -> tuple[dict[str, list[Visit]], dict[str, int], dict[str, list[int]]]:
+        """Routes, starts of linked visits, and the gap each break was taken in."""
+        routing, manager = self.routing, self.manager
+        linked = {vid for g in linked_groups(self.problem) for vid in g}
+        orders: dict[str, list[Visit]] = {}
+        fixed: dict[str, int] = {}
+        gaps: dict[str, list[int]] = {}
+        for k, c in enumerate(self.problem.clinicians):
+            index = routing.Start(k)
+            order, starts = [], []
+            index = assignment.Value(routing.NextVar(index))
+            while not routing.IsEnd(index):
+                visit = self.visits[manager.IndexToNode(index)]
+                start = assignment.Value(self.time.CumulVar(index))
+                order.append(visit)
+                starts.append(start)
+                if visit.id in linked:
+                    fixed[visit.id] = start
+                index = assignment.Value(routing.NextVar(index))
+            if order:
+                orders[c.id] = order
+                if k in self.break_vars:
+                    gaps[c.id] = [
+                        sum(1 for s in starts if s < assignment.StartValue(iv))
+                        for iv in self.break_vars[k]
+                        if assignment.PerformedValue(iv)
+                    ]
+                    if len(gaps[c.id]) != len(c.breaks):
+                        del gaps[c.id]
+        return orders, fixed, gaps
