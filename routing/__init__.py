@@ -6,7 +6,8 @@ judge any solution with :func:`check`. Pure Python + OR-Tools; never imports
 ``app`` or ``geo``.
 """
 
-from .baseline import solve_baseline
+from typing import TYPE_CHECKING, Any
+
 from .check import Violation, check
 from .exceptions import InvalidProblem, InvalidSolution, RoutingError
 from .io import (
@@ -34,7 +35,23 @@ from .model import (
     Unassigned,
     Visit,
 )
-from .solver import SolverParams, objective, solve
+
+if TYPE_CHECKING:
+    from .baseline import solve_baseline
+    from .solver import SolverParams, objective, solve
+
+# The solver and the baseline load OR-Tools; import them on first use so that
+# reading, writing and checking solutions stays light.
+_LAZY = {"solve": "solver", "SolverParams": "solver", "objective": "solver",
+         "solve_baseline": "baseline"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "Break", "BreakTaken", "Clinician", "InvalidProblem", "InvalidSolution", "Location",

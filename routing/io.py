@@ -71,13 +71,13 @@ class _Reader:
             self.fail(key, "is required")
         return self.data[key]
 
-    def int(self, key: str, default: int | None = None, *, required: bool = False) -> Any:
+    def int_(self, key: str, default: int | None = None, *, required: bool = False) -> Any:
         value = self.required(key) if required else self.data.get(key)
         if value is None:
             return default
         return as_int(value, self.where(key), self.obj_id, self.error)
 
-    def str(self, key: str, default: str | None = None, *, required: bool = False) -> Any:
+    def str_(self, key: str, default: str | None = None, *, required: bool = False) -> Any:
         value = self.required(key) if required else self.data.get(key)
         if value is None:
             return default
@@ -85,7 +85,7 @@ class _Reader:
             self.fail(key, f"must be a non-empty string, got {value!r}")
         return value
 
-    def bool(self, key: str, default: bool = False) -> bool:
+    def bool_(self, key: str, default: bool = False) -> bool:
         value = self.data.get(key)
         if value is None:
             return default
@@ -93,7 +93,7 @@ class _Reader:
             self.fail(key, f"must be true or false, got {value!r}")
         return value
 
-    def list(self, key: str, *, required: bool = False) -> list[Any]:
+    def list_(self, key: str, *, required: bool = False) -> list[Any]:
         value = self.required(key) if required else self.data.get(key)
         if value is None:
             return []
@@ -102,7 +102,7 @@ class _Reader:
         return value
 
     def strs(self, key: str) -> tuple[str, ...]:
-        items = self.list(key)
+        items = self.list_(key)
         for k, item in enumerate(items):
             if not isinstance(item, str) or not item:
                 self.fail(f"{key}[{k}]", f"must be a non-empty string, got {item!r}")
@@ -134,14 +134,14 @@ def problem_from_dict(data: Any) -> Problem:
     top = _Reader(
         data, "", {"locations", "matrix", "clinicians", "visits", "links", "options"}
     )
-    locations = tuple(_location(x, f"locations[{i}]") for i, x in enumerate(top.list(
+    locations = tuple(_location(x, f"locations[{i}]") for i, x in enumerate(top.list_(
         "locations", required=True)))
     matrix = _matrix(top.raw("matrix")) if top.has("matrix") else None
     clinicians = tuple(
-        _clinician(x, f"clinicians[{i}]") for i, x in enumerate(top.list("clinicians"))
+        _clinician(x, f"clinicians[{i}]") for i, x in enumerate(top.list_("clinicians"))
     )
-    visits = tuple(_visit(x, f"visits[{i}]") for i, x in enumerate(top.list("visits")))
-    links = tuple(_link(x, f"links[{i}]") for i, x in enumerate(top.list("links")))
+    visits = tuple(_visit(x, f"visits[{i}]") for i, x in enumerate(top.list_("visits")))
+    links = tuple(_link(x, f"links[{i}]") for i, x in enumerate(top.list_("links")))
     options = _options(top.raw("options", {}))
     return Problem(
         locations=locations, matrix=matrix, clinicians=clinicians, visits=visits,
@@ -196,25 +196,25 @@ def _clinician(data: Any, path: str) -> Clinician:
         "max_overtime", "max_visits", "max_workload_points", "breaks", "buffer_after_visit",
     }, obj_id=cid if isinstance(cid, str) else None)
     breaks = []
-    for k, b in enumerate(r.list("breaks")):
+    for k, b in enumerate(r.list_("breaks")):
         br = _Reader(b, f"{path}.breaks[{k}]", {"earliest_start", "latest_start", "duration"},
                      obj_id=r.obj_id)
         breaks.append(Break(
-            br.int("earliest_start", required=True), br.int("latest_start", required=True),
-            br.int("duration", required=True),
+            br.int_("earliest_start", required=True), br.int_("latest_start", required=True),
+            br.int_("duration", required=True),
         ))
     return Clinician(
-        id=r.str("id", required=True),
+        id=r.str_("id", required=True),
         skills=frozenset(r.strs("skills")),
-        start_location=r.int("start_location", required=True),
-        end_location=r.int("end_location"),
-        shift_start=r.int("shift_start", required=True),
-        shift_end=r.int("shift_end", required=True),
-        max_overtime=r.int("max_overtime", 0),
-        max_visits=r.int("max_visits"),
-        max_workload_points=r.int("max_workload_points"),
+        start_location=r.int_("start_location", required=True),
+        end_location=r.int_("end_location"),
+        shift_start=r.int_("shift_start", required=True),
+        shift_end=r.int_("shift_end", required=True),
+        max_overtime=r.int_("max_overtime", 0),
+        max_visits=r.int_("max_visits"),
+        max_workload_points=r.int_("max_workload_points"),
         breaks=tuple(breaks),
-        buffer_after_visit=r.int("buffer_after_visit", 0),
+        buffer_after_visit=r.int_("buffer_after_visit", 0),
     )
 
 
@@ -226,7 +226,7 @@ def _visit(data: Any, path: str) -> Visit:
         "excluded_clinicians", "pinned_clinician",
     }, obj_id=vid if isinstance(vid, str) else None)
     windows = []
-    for k, w in enumerate(r.list("time_windows")):
+    for k, w in enumerate(r.list_("time_windows")):
         if not isinstance(w, list) or len(w) != 2:
             r.fail(f"time_windows[{k}]", f"must be [start, end], got {w!r}")
         windows.append((
@@ -234,18 +234,18 @@ def _visit(data: Any, path: str) -> Visit:
             as_int(w[1], r.where(f"time_windows[{k}][1]"), r.obj_id),
         ))
     return Visit(
-        id=r.str("id", required=True),
-        patient_id=r.str("patient_id"),
-        location=r.int("location", required=True),
-        duration=r.int("duration", required=True),
+        id=r.str_("id", required=True),
+        patient_id=r.str_("patient_id"),
+        location=r.int_("location", required=True),
+        duration=r.int_("duration", required=True),
         time_windows=tuple(windows),
         required_skills=frozenset(r.strs("required_skills")),
-        acuity=r.int("acuity", 1),
-        mandatory=r.bool("mandatory"),
-        workload_points=r.int("workload_points", 1),
+        acuity=r.int_("acuity", 1),
+        mandatory=r.bool_("mandatory"),
+        workload_points=r.int_("workload_points", 1),
         preferred_clinicians=r.strs("preferred_clinicians"),
         excluded_clinicians=r.strs("excluded_clinicians"),
-        pinned_clinician=r.str("pinned_clinician"),
+        pinned_clinician=r.str_("pinned_clinician"),
     )
 
 
@@ -257,8 +257,8 @@ def _link(data: Any, path: str) -> Link:
     if kind == "precedence":
         r = _Reader(data, path, {"type", "first", "then", "min_gap", "max_gap"})
         return Precedence(
-            first=r.str("first", required=True), then=r.str("then", required=True),
-            min_gap=r.int("min_gap", 0), max_gap=r.int("max_gap"),
+            first=r.str_("first", required=True), then=r.str_("then", required=True),
+            min_gap=r.int_("min_gap", 0), max_gap=r.int_("max_gap"),
         )
     raise InvalidProblem(f"{path}.type", f"must be 'simultaneous' or 'precedence', got {kind!r}")
 
@@ -278,7 +278,7 @@ def _options(data: Any) -> Options:
         if name == "time_limit":
             values[name] = _number(r.raw(name), r.where(name))
         else:
-            values[name] = r.int(name)
+            values[name] = r.int_(name)
     return Options(**values)
 
 
@@ -342,42 +342,43 @@ def solution_from_dict(data: Any) -> Solution:
     """Read a solution document (shape only; feasibility is :mod:`routing.check`'s job)."""
     top = _Reader(data, "", {"routes", "unassigned", "kpis"}, error=InvalidSolution)
     routes = []
-    for i, rd in enumerate(top.list("routes")):
+    for i, rd in enumerate(top.list_("routes")):
         r = _Reader(rd, f"routes[{i}]", {
             "clinician_id", "start_time", "end_time", "stops", "breaks", "travel_time",
             "distance", "overtime",
         }, error=InvalidSolution)
         stops = []
-        for k, sd in enumerate(r.list("stops")):
+        for k, sd in enumerate(r.list_("stops")):
             s = _Reader(sd, f"routes[{i}].stops[{k}]", {
                 "visit_id", "arrival", "start", "end", "travel_time", "distance", "wait",
             }, error=InvalidSolution)
             stops.append(Stop(
-                visit_id=s.str("visit_id", required=True), arrival=s.int("arrival", required=True),
-                start=s.int("start", required=True), end=s.int("end", required=True),
-                travel_time=s.int("travel_time", required=True), distance=s.int("distance"),
-                wait=s.int("wait", required=True),
+                visit_id=s.str_("visit_id", required=True),
+                arrival=s.int_("arrival", required=True),
+                start=s.int_("start", required=True), end=s.int_("end", required=True),
+                travel_time=s.int_("travel_time", required=True), distance=s.int_("distance"),
+                wait=s.int_("wait", required=True),
             ))
         breaks = []
-        for k, bd in enumerate(r.list("breaks")):
+        for k, bd in enumerate(r.list_("breaks")):
             b = _Reader(bd, f"routes[{i}].breaks[{k}]", {"start", "duration"},
                         error=InvalidSolution)
-            breaks.append(BreakTaken(b.int("start", required=True),
-                                     b.int("duration", required=True)))
+            breaks.append(BreakTaken(b.int_("start", required=True),
+                                     b.int_("duration", required=True)))
         routes.append(Route(
-            clinician_id=r.str("clinician_id", required=True),
-            start_time=r.int("start_time", required=True),
-            end_time=r.int("end_time", required=True),
+            clinician_id=r.str_("clinician_id", required=True),
+            start_time=r.int_("start_time", required=True),
+            end_time=r.int_("end_time", required=True),
             stops=tuple(stops), breaks=tuple(breaks),
-            travel_time=r.int("travel_time", required=True), distance=r.int("distance"),
-            overtime=r.int("overtime", required=True),
+            travel_time=r.int_("travel_time", required=True), distance=r.int_("distance"),
+            overtime=r.int_("overtime", required=True),
         ))
     unassigned = []
-    for i, ud in enumerate(top.list("unassigned")):
+    for i, ud in enumerate(top.list_("unassigned")):
         u = _Reader(ud, f"unassigned[{i}]", {"visit_id", "reason", "detail"},
                     error=InvalidSolution)
-        unassigned.append(Unassigned(u.str("visit_id", required=True),
-                                     u.str("reason", required=True), u.raw("detail", "")))
+        unassigned.append(Unassigned(u.str_("visit_id", required=True),
+                                     u.str_("reason", required=True), u.raw("detail", "")))
     kpis = top.raw("kpis", {})
     return Solution(tuple(routes), tuple(unassigned), dict(kpis))
 
