@@ -16,8 +16,12 @@ The model, one rule at a time:
   start (optional interval, performed >= [end > earliest start]);
 * skills, exclusions and pins: the visit's allowed-vehicle set;
 * ``max_visits`` and ``max_workload_points``: capacity dimensions;
-* preferred clinicians: a per-clinician counting dimension whose soft upper
-  bound of 0 costs ``preference_penalty`` per visit served by someone else;
+* preferred clinicians: a per-clinician cost dimension whose soft upper
+  bound of 0 costs ``preference_penalty`` per visit served by someone else
+  (and, when revising a plan, ``Disruption.move_penalty`` per visit moved off
+  its previous clinician);
+* promised starts (revising a plan): soft bounds around each previous start,
+  ``shift_penalty_per_s`` per second beyond ``shift_tolerance_s``;
 * workload balance: a load dimension (service minutes, acuity 4-5 counted
   1.5x so high-acuity caseloads are spread too) whose global span cost
   ``balance_weight`` minimises the heaviest clinician's load;
@@ -58,6 +62,39 @@ Progress = Callable[[float, int], None]
 
 
 @dataclass(frozen=True)
+class Disruption:
+    """Costs of changing what clinicians and patients were told (re-optimisation).
+
+    Attributes
+    ----------
+    previous
+        Visit id -> (clinician id, promised service start s) in the plan being revised.
+    move_penalty
+        Cost of serving a previously planned visit by another clinician.
+    shift_tolerance_s
+        A promised start may move this many seconds either way for free.
+    shift_penalty_per_s
+        Cost per second that a start moves beyond the tolerance.
+    """
+
+    previous: Mapping[str, tuple[str, int]]
+    move_penalty: int = 1800
+    shift_tolerance_s: int = 900
+    shift_penalty_per_s: int = 1
+
+    def assignment_cost(self, visit_id: str, clinician_id: str) -> int:
+        before = self.previous.get(visit_id)
+        return self.move_penalty if before is not None and before[0] != clinician_id else 0
+
+    def shift_cost(self, visit_id: str, start: int) -> int:
+        before = self.previous.get(visit_id)
+        if before is None:
+            return 0
+        late = abs(start - before[1]) - self.shift_tolerance_s
+        return self.shift_penalty_per_s * late if late > 0 else 0
+
+
+@dataclass(frozen=True)
 class SolverParams:
     """How to search; the objective weights live in ``problem.options``.
 
@@ -72,12 +109,20 @@ class SolverParams:
         Called with (elapsed s, objective) at each improving solution.
     metaheuristic
         OR-Tools local search metaheuristic name (``GUIDED_LOCAL_SEARCH``).
+    disruption
+        When revising a plan: what moving visits and promised times costs.
+    gls_lambda, neighbors_ratio, min_neighbors
+        OR-Tools search knobs (None keeps OR-Tools' default).
     """
 
     time_limit: float | None = None
     initial_routes: Mapping[str, Sequence[str]] | None = None
     progress: Progress | None = None
     metaheuristic: str = "GUIDED_LOCAL_SEARCH"
+    disruption: Disruption | None = None
+    gls_lambda: float | None = None
+    neighbors_ratio: float | None = None
+    min_neighbors: int | None = None
 
 
 def load_minutes(visit: Visit) -> int:
@@ -86,7 +131,8 @@ def load_minutes(visit: Visit) -> int:
     return (visit.duration * factor + 60) // 120
 
 
-def objective(problem: Problem, solution: Solution) -> int:
+def objective(problem: Problem, solution: Solution,
+              disruption: Disruption | None = None) -> int:
     """The objective of ``solution`` under ``problem.options`` (see :class:`Options`)."""
     o = problem.options
     total = 0
@@ -101,6 +147,9 @@ def objective(problem: Problem, solution: Solution) -> int:
             load += load_minutes(v)
             if v.preferred_clinicians and r.clinician_id not in v.preferred_clinicians:
                 total += o.preference_penalty
+            if disruption is not None:
+                total += disruption.assignment_cost(v.id, r.clinician_id)
+                total += disruption.shift_cost(v.id, s.start)
         loads.append(load)
     if len(problem.clinicians) > 1 and loads:
         total += o.balance_weight * max(loads)
@@ -141,7 +190,8 @@ def solve(problem: Problem, params: SolverParams | None = None) -> Solution:
         if found is not None:
             orders, fixed, gaps = found
             result = assemble(problem, timer, orders, fixed, screened, gaps)
-            if objective(problem, result) <= objective(problem, start):
+            d = params.disruption
+            if objective(problem, result, d) <= objective(problem, start, d):
                 best = result
             else:
                 log.info("OR-Tools result worse than its start; keeping the start")
@@ -178,11 +228,17 @@ def _search(
     params: SolverParams,
 ) -> tuple[dict[str, list[Visit]], dict[str, int], dict[str, list[int]]] | None:
     """Run OR-Tools from ``start``; the routes, linked starts and break gaps it found."""
-    model = _Model(problem, timer, candidates)
+    model = _Model(problem, timer, candidates, params.disruption)
     search = pywrapcp.DefaultRoutingSearchParameters()
     search.local_search_metaheuristic = getattr(
         routing_enums_pb2.LocalSearchMetaheuristic, params.metaheuristic)
     search.time_limit.FromMilliseconds(max(1, int(time_limit * 1000)))
+    if params.gls_lambda is not None:
+        search.guided_local_search_lambda_coefficient = params.gls_lambda
+    if params.neighbors_ratio is not None:
+        search.ls_operator_neighbors_ratio = params.neighbors_ratio
+    if params.min_neighbors is not None:
+        search.ls_operator_min_neighbors = params.min_neighbors
     search.first_solution_strategy = (
         routing_enums_pb2.FirstSolutionStrategy.LOCAL_CHEAPEST_INSERTION)
     began = time.monotonic()
@@ -208,8 +264,10 @@ def _search(
 class _Model:
     """The OR-Tools routing model of one problem (see the module docstring)."""
 
-    def __init__(self, problem: Problem, timer: RouteTimer, visits: Sequence[Visit]) -> None:
+    def __init__(self, problem: Problem, timer: RouteTimer, visits: Sequence[Visit],
+                 disruption: Disruption | None = None) -> None:
         self.problem = problem
+        self.disruption = disruption
         self.visits = list(visits)
         self.node_of = {v.id: i for i, v in enumerate(self.visits)}
         clinicians = problem.clinicians
@@ -273,6 +331,7 @@ class _Model:
         self._add_breaks(clinicians, service, nv)
         self._add_capacities(clinicians, nv)
         self._add_preferences(clinicians, nv)
+        self._add_promised_starts(nv)
         self._add_balance(clinicians, nv)
 
         # Eligibility and drops.
@@ -328,25 +387,48 @@ class _Model:
                 True, "points")
 
     def _add_preferences(self, clinicians: Sequence, nv: int) -> None:
+        """Per-(visit, clinician) costs: not a preferred clinician; moved off its old one."""
         penalty = self.problem.options.preference_penalty
-        if not penalty or not any(v.preferred_clinicians for v in self.visits):
+        disruption = self.disruption
+
+        def cost(v: Visit, cid: str) -> int:
+            c = penalty if v.preferred_clinicians and cid not in v.preferred_clinicians else 0
+            if disruption is not None:
+                c += disruption.assignment_cost(v.id, cid)
+            return c
+
+        vectors = [tuple(cost(v, c.id) for v in self.visits) for c in clinicians]
+        if not any(any(vec) for vec in vectors):
             return
         routing = self.routing
         n = self.manager.GetNumberOfNodes()
         callbacks: dict[tuple[int, ...], int] = {}
         per_vehicle = []
-        for c in clinicians:
-            vec = tuple(
-                1 if v.preferred_clinicians and c.id not in v.preferred_clinicians else 0
-                for v in self.visits
-            ) + (0,) * (n - nv)
+        for vec in vectors:
             if vec not in callbacks:
-                callbacks[vec] = routing.RegisterUnaryTransitVector(list(vec))
+                callbacks[vec] = routing.RegisterUnaryTransitVector(
+                    list(vec) + [0] * (n - nv))
             per_vehicle.append(callbacks[vec])
-        routing.AddDimensionWithVehicleTransits(per_vehicle, 0, nv + 1, True, "not_preferred")
-        dim = routing.GetDimensionOrDie("not_preferred")
+        bound = sum(max(vec[i] for vec in vectors) for i in range(nv)) + 1
+        routing.AddDimensionWithVehicleTransits(per_vehicle, 0, bound, True, "assignment_cost")
+        dim = routing.GetDimensionOrDie("assignment_cost")
         for k in range(len(clinicians)):
-            dim.SetCumulVarSoftUpperBound(routing.End(k), 0, penalty)
+            dim.SetCumulVarSoftUpperBound(routing.End(k), 0, 1)
+
+    def _add_promised_starts(self, nv: int) -> None:
+        """Soft windows around promised starts: moving one past the tolerance costs."""
+        d = self.disruption
+        if d is None or not d.shift_penalty_per_s:
+            return
+        for node, v in enumerate(self.visits):
+            before = d.previous.get(v.id)
+            if before is None:
+                continue
+            index = self.manager.NodeToIndex(node)
+            self.time.SetCumulVarSoftUpperBound(index, before[1] + d.shift_tolerance_s,
+                                                d.shift_penalty_per_s)
+            self.time.SetCumulVarSoftLowerBound(index, max(0, before[1] - d.shift_tolerance_s),
+                                                d.shift_penalty_per_s)
 
     def _add_balance(self, clinicians: Sequence, nv: int) -> None:
         weight = self.problem.options.balance_weight

@@ -1,0 +1,312 @@
+"""Re-plan the rest of a day from "now", changing as little as possible.
+
+:func:`replan` takes the day's problem (visits added and cancelled already
+applied), the plan being revised and what has happened (:class:`DayState`),
+and returns the new plan. What happened stays as it happened: completed and
+started stops, and stops planned to start before ``now``, are locked. Each
+clinician restarts where they are (their last locked stop, or a reported
+position) at the current time. The rest of the day is solved as a smaller
+problem (:attr:`ReplanResult.remaining_problem`) whose warm start is the
+previous plan and whose objective adds a disruption cost for moving a visit
+to another clinician or shifting a promised start beyond a tolerance.
+
+:func:`what_if` answers a dispatcher's phone call: the best places to fit one
+more visit into the current plan, without a re-solve.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+from .kpis import compute_kpis
+from .model import (
+    Break,
+    BreakTaken,
+    Clinician,
+    Precedence,
+    Problem,
+    Route,
+    Solution,
+    Stop,
+    Visit,
+)
+from .schedule import RouteTimer
+from .solver import Disruption, SolverParams, solve
+
+
+@dataclass(frozen=True)
+class DayState:
+    """What has happened by ``now`` (seconds from local midnight).
+
+    Attributes
+    ----------
+    completed
+        Visit id -> (actual start, actual end).
+    started
+        Visit id -> actual start of a visit under way.
+    unavailable
+        Clinician id -> time from which they cannot work (sick call).
+    delayed
+        Clinician id -> seconds they are running late from now on.
+    positions
+        Clinician id -> (location index, time reported); the location must be
+        in the problem's locations (the caller adds it with its matrix rows).
+    not_started
+        Visits planned to start before ``now`` that have not started (an event
+        said so); they are re-planned instead of locked.
+    """
+
+    now: int
+    completed: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    started: Mapping[str, int] = field(default_factory=dict)
+    unavailable: Mapping[str, int] = field(default_factory=dict)
+    delayed: Mapping[str, int] = field(default_factory=dict)
+    positions: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    not_started: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class ReplanResult:
+    """The revised plan, and the remaining-day problem and solution it was solved as."""
+
+    solution: Solution
+    remaining_problem: Problem
+    remaining_solution: Solution
+    locked: frozenset[str]
+
+
+def _locked_stops(problem: Problem, route: Route, state: DayState) -> list[Stop]:
+    """The prefix of ``route`` that has happened (or is under way) by ``state.now``."""
+    cutoff = min(state.now, state.unavailable.get(route.clinician_id, state.now))
+    out: list[Stop] = []
+    for s in route.stops:
+        if s.visit_id not in {v.id for v in problem.visits}:
+            break  # cancelled
+        if s.visit_id in state.completed:
+            start, end = state.completed[s.visit_id]
+        elif s.visit_id in state.started:
+            start = state.started[s.visit_id]
+            end = start + problem.visit(s.visit_id).duration
+        elif s.start < cutoff and s.visit_id not in state.not_started:
+            start, end = s.start, s.end
+        else:
+            break
+        arrival = min(s.arrival, start)
+        out.append(replace(s, arrival=arrival, start=start, end=end, wait=start - arrival))
+    return out
+
+
+def replan(
+    problem: Problem,
+    previous: Solution,
+    state: DayState,
+    *,
+    time_limit: float | None = None,
+    disruption: Disruption | None = None,
+) -> ReplanResult:
+    """Re-solve the rest of the day from ``state.now``; see the module docstring.
+
+    Parameters
+    ----------
+    problem
+        The day as it is now: added visits in, cancelled visits out.
+    previous
+        The plan being revised (its routes are the warm start).
+    state
+        What has happened.
+    time_limit
+        Seconds of search (default: ``problem.options.time_limit``).
+    disruption
+        Disruption weights; the ``previous`` promises are filled in here.
+
+    Returns
+    -------
+    ReplanResult
+        ``solution`` holds the whole day (locked stops first);
+        ``remaining_solution`` passes :func:`routing.check` against
+        ``remaining_problem``.
+    """
+    visit_ids = {v.id for v in problem.visits}
+    locked: dict[str, list[Stop]] = {}
+    breaks_taken: dict[str, list[BreakTaken]] = {}
+    route_of = {r.clinician_id: r for r in previous.routes}
+    for route in previous.routes:
+        stops = _locked_stops(problem, route, state)
+        if stops:
+            locked[route.clinician_id] = stops
+        cutoff = stops[-1].end if stops else state.now
+        breaks_taken[route.clinician_id] = [
+            b for b in route.breaks if b.start < max(cutoff, state.now)]
+    locked_ids = {s.visit_id for stops in locked.values() for s in stops}
+    locked_start = {s.visit_id: s.start for stops in locked.values() for s in stops}
+
+    timer = RouteTimer(problem)
+    clinicians = []
+    for c in problem.clinicians:
+        reduced = _restart(problem, c, locked.get(c.id, []), breaks_taken.get(c.id, []), state)
+        if reduced is not None:
+            clinicians.append(reduced)
+    remaining_visits = [_still_open(problem, v, locked_start)
+                        for v in problem.visits if v.id not in locked_ids]
+    links = tuple(link for link in problem.links
+                  if not any(vid in locked_ids for vid in link.visit_ids))
+    remaining = replace(problem, clinicians=tuple(clinicians), visits=tuple(remaining_visits),
+                        links=links)
+    initial = {
+        r.clinician_id: [s.visit_id for s in r.stops
+                         if s.visit_id not in locked_ids and s.visit_id in visit_ids]
+        for r in previous.routes
+    }
+    promises = {s.visit_id: (r.clinician_id, s.start) for r in previous.routes
+                for s in r.stops if s.visit_id not in locked_ids and s.visit_id in visit_ids}
+    disruption = replace(disruption or Disruption(previous={}), previous=promises)
+    remaining_solution = solve(remaining, SolverParams(
+        time_limit=time_limit, initial_routes=initial, disruption=disruption))
+    solution = _merge(problem, remaining, remaining_solution, locked, breaks_taken, route_of,
+                      timer)
+    return ReplanResult(solution, remaining, remaining_solution, frozenset(locked_ids))
+
+
+def _restart(
+    problem: Problem,
+    c: Clinician,
+    locked: Sequence[Stop],
+    taken: Sequence[BreakTaken],
+    state: DayState,
+) -> Clinician | None:
+    """The clinician as of ``now``: where and when they can go on, what is left of the day."""
+    if locked:
+        last = problem.visit(locked[-1].visit_id)
+        here, ready = last.location, locked[-1].end + c.buffer_after_visit
+    else:
+        here, ready = c.start_location, c.shift_start
+    position = state.positions.get(c.id)
+    if position is not None and position[1] >= (locked[-1].end if locked else 0):
+        here, ready = position[0], max(ready, position[1])
+    # The re-plan starts from now; a delay pushes everything not yet started.
+    begin = max(ready, state.now, c.shift_start) + state.delayed.get(c.id, 0)
+    for b in taken:  # a break under way ends first
+        if b.start <= begin < b.start + b.duration:
+            begin = b.start + b.duration
+    shift_end, overtime = c.shift_end, c.max_overtime
+    off = state.unavailable.get(c.id)
+    if off is not None:
+        shift_end, overtime = min(shift_end, off), 0
+    if begin >= shift_end + overtime:
+        return None
+    remaining_breaks = tuple(
+        Break(max(b.earliest_start, begin), b.latest_start, b.duration)
+        for b in c.breaks[len(taken):] if b.latest_start >= begin)
+    return replace(
+        c, start_location=here, shift_start=begin, shift_end=max(shift_end, begin),
+        max_overtime=overtime, breaks=remaining_breaks,
+        max_visits=None if c.max_visits is None else max(0, c.max_visits - len(locked)),
+        max_workload_points=None if c.max_workload_points is None else max(
+            0, c.max_workload_points - sum(problem.visit(s.visit_id).workload_points
+                                           for s in locked)),
+    )
+
+
+def _still_open(problem: Problem, visit: Visit, locked_start: Mapping[str, int]) -> Visit:
+    """A visit whose precedence partner already started keeps the gap as a time window."""
+    for link in problem.links:
+        if isinstance(link, Precedence) and link.then == visit.id and link.first in locked_start:
+            lo = locked_start[link.first] + link.min_gap
+            hi = locked_start[link.first] + link.max_gap if link.max_gap is not None else 10**9
+            windows = visit.windows or ((0, 10**9),)
+            narrowed = tuple((max(a, lo), min(b, hi)) for a, b in windows
+                             if max(a, lo) <= min(b, hi))
+            return replace(visit, time_windows=narrowed or ((hi + 1, hi + 1),))
+    return visit
+
+
+def _merge(
+    problem: Problem,
+    remaining: Problem,
+    solved: Solution,
+    locked: Mapping[str, list[Stop]],
+    taken: Mapping[str, list[BreakTaken]],
+    previous: Mapping[str, Route],
+    timer: RouteTimer,
+) -> Solution:
+    """Locked stops + the re-planned rest, per clinician, as one day's solution."""
+    new = {r.clinician_id: r for r in solved.routes}
+    routes = []
+    for c in problem.clinicians:
+        old_stops = locked.get(c.id, [])
+        rest = new.get(c.id)
+        if not old_stops and rest is None:
+            continue
+        stops = list(old_stops) + (list(rest.stops) if rest else [])
+        breaks = list(taken.get(c.id, [])) + (list(rest.breaks) if rest else [])
+        if rest is not None:
+            end_time = rest.end_time
+        else:
+            last = problem.visit(old_stops[-1].visit_id)
+            end_time = (old_stops[-1].end + c.buffer_after_visit
+                        + timer.leg(last.location, c.end).travel_s)
+        start_time = previous[c.id].start_time if c.id in previous and old_stops else (
+            rest.start_time if rest else c.shift_start)
+        legs = stops[:]
+        travel = sum(s.travel_time for s in legs)
+        distance = None
+        if timer.distances is not None:
+            distance = sum(s.distance or 0 for s in legs)
+        last_loc = problem.visit(stops[-1].visit_id).location if stops else c.start_location
+        home = timer.leg(last_loc, c.end)
+        travel += home.travel_s
+        if distance is not None:
+            distance += home.distance_m or 0
+        routes.append(Route(
+            clinician_id=c.id, start_time=start_time, end_time=end_time, stops=tuple(stops),
+            breaks=tuple(sorted(breaks, key=lambda b: b.start)), travel_time=travel,
+            distance=distance, overtime=max(0, end_time - c.shift_end)))
+    merged = Solution(tuple(routes), solved.unassigned)
+    return Solution(merged.routes, merged.unassigned, compute_kpis(problem, merged))
+
+
+@dataclass(frozen=True)
+class Insertion:
+    """One place a new visit could go: who, where in their route, when, at what cost."""
+
+    clinician_id: str
+    position: int
+    start: int
+    added_travel_s: int
+    delay_to_later_stops_s: int
+
+
+def what_if(problem: Problem, solution: Solution, visit: Visit, *, now: int = 0,
+            k: int = 5) -> list[Insertion]:
+    """The ``k`` best feasible insertions of ``visit`` into ``solution`` after ``now``.
+
+    ``problem`` must already contain ``visit`` (its location in the matrix).
+    Stops that start before ``now`` stay where they are. No re-solve: each
+    clinician's route is re-timed with the visit at every position.
+    """
+    timer = RouteTimer(problem)
+    by_id = {r.clinician_id: r for r in solution.routes}
+    fixed = {s.visit_id: s.start for r in solution.routes for s in r.stops if s.start < now}
+    options: list[Insertion] = []
+    for c in problem.clinicians:
+        if not problem.can_serve(c, visit):
+            continue
+        route = by_id.get(c.id)
+        stops = list(route.stops) if route else []
+        order = [problem.visit(s.visit_id) for s in stops]
+        first_free = sum(1 for s in stops if s.start < now)
+        base_travel = route.travel_time if route else 0
+        for pos in range(first_free, len(order) + 1):
+            trial = order[:pos] + [visit] + order[pos:]
+            timed = timer.time_route(c, trial, fixed_starts=fixed)
+            if timed is None:
+                continue
+            start = timed.stops[pos].start
+            if start < now:
+                continue
+            delay = sum(max(0, new.start - old.start)
+                        for old, new in zip(stops[pos:], timed.stops[pos + 1:], strict=True))
+            options.append(Insertion(c.id, pos, start, timed.travel_time - base_travel, delay))
+    options.sort(key=lambda o: (o.added_travel_s + o.delay_to_later_stops_s, o.start))
+    return options[:k]

@@ -1,0 +1,138 @@
+"""Re-planning from "now": locked history, sick calls, urgent visits, minimal disruption."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from routing import Problem, Solution, SolverParams, check, solve
+from routing.replan import DayState, replan, what_if
+
+from .days import H, day, nurse, visit
+
+
+def _stops(solution: Solution) -> dict[str, tuple[str, int, int]]:
+    return {s.visit_id: (r.clinician_id, s.start, s.end) for r in solution.routes
+            for s in r.stops}
+
+
+def _routes(solution: Solution) -> dict[str, list[str]]:
+    return {r.clinician_id: [s.visit_id for s in r.stops] for r in solution.routes}
+
+
+@pytest.fixture(scope="module")
+def morning() -> tuple[Problem, Solution]:
+    """Three clinicians spread along the road, twelve one-hour visits with windows."""
+    clinicians = [nurse("west", start=0), nurse("mid", start=10), nurse("east", start=20)]
+    visits = [visit(f"v{i:02d}", 1 + (i * 7) % 20, duration=2700, acuity=1 + i % 4,
+                    windows=((8 * H + (i % 4) * 1800, 15 * H),)) for i in range(12)]
+    p = day(clinicians, visits, n=25)
+    plan = solve(p, SolverParams(time_limit=1))
+    assert check(p, plan) == [] and not plan.unassigned
+    return p, plan
+
+
+def test_nothing_happened_keeps_the_plan(morning) -> None:
+    """Re-planning at 10:00 with no events changes no route and passes the checker."""
+    p, plan = morning
+    result = replan(p, plan, DayState(now=10 * H), time_limit=1)
+    assert check(result.remaining_problem, result.remaining_solution) == []
+    assert _routes(result.solution) == _routes(plan)
+
+
+def test_locked_stops_never_change(morning) -> None:
+    """Stops started before now keep their clinician and times exactly."""
+    p, plan = morning
+    now = 11 * H
+    state = DayState(now=now, unavailable={"mid": now})
+    result = replan(p, plan, state, time_limit=1)
+    before = _stops(plan)
+    after = _stops(result.solution)
+    started = [vid for vid, (_, start, _) in before.items() if start < now]
+    assert started and set(started) == set(result.locked)
+    for vid in started:
+        assert after[vid] == before[vid]
+
+
+def test_sick_clinician_visits_go_to_others_or_are_explained(morning) -> None:
+    """After a sick call at 10:40, the clinician gets no new stop; every visit is accounted."""
+    p, plan = morning
+    now = 10 * H + 2400
+    result = replan(p, plan, DayState(now=now, unavailable={"mid": now}), time_limit=1)
+    assert check(result.remaining_problem, result.remaining_solution) == []
+    mid = next((r for r in result.solution.routes if r.clinician_id == "mid"), None)
+    if mid is not None:
+        assert all(s.start < now for s in mid.stops)
+    placed = set(_stops(result.solution)) | {u.visit_id for u in result.solution.unassigned}
+    assert placed == {v.id for v in p.visits}
+
+
+def test_urgent_visit_added_at_eleven_is_served(morning) -> None:
+    """An acuity-5 visit added at 11:00 is served today, after 11:00."""
+    p, plan = morning
+    urgent = visit("urgent", 12, duration=1800, acuity=5, windows=((11 * H, 16 * H),))
+    p2 = replace(p, visits=p.visits + (urgent,))
+    result = replan(p2, plan, DayState(now=11 * H), time_limit=1)
+    assert check(result.remaining_problem, result.remaining_solution) == []
+    assert _stops(result.solution)["urgent"][1] >= 11 * H
+
+
+def test_cancellation_leaves_other_routes_alone(morning) -> None:
+    """Cancelling one visit does not reshuffle the other clinicians' routes."""
+    p, plan = morning
+    now = 9 * H
+    victim_route = next(r for r in plan.routes
+                        if any(s.start >= now for s in r.stops))
+    victim = next(s.visit_id for s in victim_route.stops if s.start >= now)
+    p2 = replace(p, visits=tuple(v for v in p.visits if v.id != victim))
+    result = replan(p2, plan, DayState(now=now), time_limit=1)
+    before, after = _routes(plan), _routes(result.solution)
+    for cid, order in before.items():
+        if cid != victim_route.clinician_id:
+            assert after.get(cid) == order
+
+
+def test_delay_pushes_the_clinicians_next_stops(morning) -> None:
+    """A clinician 40 minutes late starts nothing new before now + 40 min."""
+    p, plan = morning
+    now = 10 * H
+    result = replan(p, plan, DayState(now=now, delayed={"east": 2400}), time_limit=1)
+    assert check(result.remaining_problem, result.remaining_solution) == []
+    east = next(r for r in result.solution.routes if r.clinician_id == "east")
+    assert all(s.start < now or s.start >= now + 2400 for s in east.stops
+               if s.visit_id not in result.locked)
+
+
+def test_position_moves_the_route_start(morning) -> None:
+    """A reported position at km 24 is where the clinician's remaining day starts."""
+    p, plan = morning
+    now = 12 * H
+    result = replan(p, plan, DayState(now=now, positions={"west": (24, now)}), time_limit=1)
+    west = next(c for c in result.remaining_problem.clinicians if c.id == "west")
+    assert west.start_location == 24 and west.shift_start >= now
+    assert check(result.remaining_problem, result.remaining_solution) == []
+
+
+def test_completed_visits_keep_their_actual_times(morning) -> None:
+    """A visit completed at other times than planned is kept with its actual times."""
+    p, plan = morning
+    first = plan.routes[0].stops[0]
+    actual = (first.start + 300, first.end + 600)
+    result = replan(p, plan, DayState(now=first.end + 900,
+                                      completed={first.visit_id: actual}), time_limit=1)
+    assert _stops(result.solution)[first.visit_id][1:] == actual
+
+
+def test_what_if_offers_feasible_places(morning) -> None:
+    """Each what-if insertion, applied, times feasibly and starts after now."""
+    p, plan = morning
+    extra = visit("call-in", 15, duration=1800, acuity=3)
+    p2 = replace(p, visits=p.visits + (extra,))
+    options = what_if(p2, plan, extra, now=10 * H, k=3)
+    assert options
+    assert options == sorted(options, key=lambda o: (
+        o.added_travel_s + o.delay_to_later_stops_s, o.start))
+    for o in options:
+        assert o.start >= 10 * H
+        assert o.added_travel_s >= 0
