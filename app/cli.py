@@ -17,6 +17,9 @@ from typing import Any
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_BAD_INPUT = 0, 1, 2
 
+#: Modules of app/commands, each with ``add_parser(subparsers)`` that sets ``func``.
+COMMAND_MODULES = ("matrix", "serve", "demo", "db", "keys")
+
 
 def _fail(message: str) -> int:
     print(f"careroute: error: {message}", file=sys.stderr)
@@ -123,12 +126,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("solution")
     p.set_defaults(func=cmd_check)
 
-    try:
-        from app.commands import matrix
-    except ImportError:  # geo's optional pieces missing: the rest still works
-        pass
-    else:
-        matrix.add_parser(sub)
+    import importlib
+
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"app.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"app.commands.{name}":
+                raise
+            continue
+        module.add_parser(sub)
     return parser
 
 

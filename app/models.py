@@ -1,0 +1,187 @@
+"""Tables. Patient data is the minimum necessary: an opaque patient id and a location.
+
+Times of day are integer seconds from the plan date's local midnight (as in
+spec/problem.md); ``created_at``-style columns are UTC timestamps.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .db import Base
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Timestamped:
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class ApiKey(Base, Timestamped):
+    """An API key: only its SHA-256 is stored; the key is shown once when created."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(20))
+    clinician_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True),
+                                                           nullable=True)
+
+
+class AuditLog(Base):
+    """Who read or wrote which patient-linked records, and when (append-only)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    key_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    role: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(60))
+    record_type: Mapped[str] = mapped_column(String(30))
+    record_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class ClinicianRow(Base, Timestamped):
+    """A clinician's standing profile (PUT /v1/clinicians/{id})."""
+
+    __tablename__ = "clinicians"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    skills: Mapped[list[str]] = mapped_column(JSON, default=list)
+    home_lat: Mapped[float] = mapped_column(Float)
+    home_lon: Mapped[float] = mapped_column(Float)
+    max_visits: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    max_workload_points: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    buffer_after_visit: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ShiftRow(Base, Timestamped):
+    """Who works on a date (PUT /v1/clinicians/{id}/shifts/{date})."""
+
+    __tablename__ = "shifts"
+
+    clinician_id: Mapped[str] = mapped_column(
+        String(100), ForeignKey("clinicians.id", ondelete="CASCADE"), primary_key=True)
+    date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    max_overtime: Mapped[int] = mapped_column(Integer, default=0)
+    breaks: Mapped[list[dict[str, int]]] = mapped_column(JSON, default=list)
+    start_lat: Mapped[float | None] = mapped_column(Float, nullable=True)
+    start_lon: Mapped[float | None] = mapped_column(Float, nullable=True)
+    end_lat: Mapped[float | None] = mapped_column(Float, nullable=True)
+    end_lon: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class VisitRow(Base, Timestamped):
+    """A visit request for a date; ``status`` is requested or cancelled."""
+
+    __tablename__ = "visits"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    date: Mapped[dt.date] = mapped_column(Date, index=True)
+    patient_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    duration: Mapped[int] = mapped_column(Integer)
+    time_windows: Mapped[list[list[int]]] = mapped_column(JSON, default=list)
+    required_skills: Mapped[list[str]] = mapped_column(JSON, default=list)
+    acuity: Mapped[int] = mapped_column(Integer, default=1)
+    mandatory: Mapped[bool] = mapped_column(Boolean, default=False)
+    workload_points: Mapped[int] = mapped_column(Integer, default=1)
+    preferred_clinicians: Mapped[list[str]] = mapped_column(JSON, default=list)
+    excluded_clinicians: Mapped[list[str]] = mapped_column(JSON, default=list)
+    pinned_clinician: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default="requested")
+
+
+class LinkRow(Base, Timestamped):
+    """A link between visits of a date (spec/problem.md "Linked visits"), as its JSON."""
+
+    __tablename__ = "links"
+    __table_args__ = (UniqueConstraint("date", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    date: Mapped[dt.date] = mapped_column(Date, index=True)
+    key: Mapped[str] = mapped_column(String(400))  # canonical form, for idempotent upserts
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class IdempotencyKey(Base):
+    """A replayable answer to a request sent with an ``Idempotency-Key`` header."""
+
+    __tablename__ = "idempotency_keys"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(60))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PlanRow(Base, Timestamped):
+    """A plan of a date; its versions hold the solutions."""
+
+    __tablename__ = "plans"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    date: Mapped[dt.date] = mapped_column(Date, index=True)
+    status: Mapped[str] = mapped_column(String(20), default="solving")
+    version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PlanVersionRow(Base):
+    """One solved version of a plan: the problem it solved and the solution (JSON)."""
+
+    __tablename__ = "plan_versions"
+
+    plan_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("plans.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    problem: Mapped[dict[str, Any]] = mapped_column(JSON)
+    solution: Mapped[dict[str, Any]] = mapped_column(JSON)
+    location_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class JobRow(Base, Timestamped):
+    """A durable unit of background work (solve a plan); survives restarts."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), default="plan")
+    plan_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    state: Mapped[str] = mapped_column(String(20), default="queued", index=True)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True),
+                                                           nullable=True)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True),
+                                                            nullable=True)
