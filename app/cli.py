@@ -93,10 +93,10 @@ def cmd_solve(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from routing import check, load_problem, load_solution
+    from routing import check, problem_from_dict, solution_from_dict
 
-    problem = load_problem(args.problem)
-    solution = load_solution(args.solution)
+    problem = problem_from_dict(_read_json(args.problem))
+    solution = solution_from_dict(_read_json(args.solution))
     problem.require_matrix()
     violations = check(problem, solution)
     if not violations:

@@ -43,7 +43,7 @@ class _Reader:
     ) -> None:
         self.error = error
         if not isinstance(data, Mapping):
-            raise error(path, f"must be an object, got {type(data).__name__}")
+            raise error(path or "(document)", f"must be an object, got {type(data).__name__}")
         unknown = sorted(set(data) - allowed)
         if unknown:
             raise error(
@@ -377,9 +377,14 @@ def solution_from_dict(data: Any) -> Solution:
     for i, ud in enumerate(top.list_("unassigned")):
         u = _Reader(ud, f"unassigned[{i}]", {"visit_id", "reason", "detail"},
                     error=InvalidSolution)
+        detail = u.raw("detail", "")
+        if not isinstance(detail, str):
+            u.fail("detail", f"must be a string, got {detail!r}")
         unassigned.append(Unassigned(u.str_("visit_id", required=True),
-                                     u.str_("reason", required=True), u.raw("detail", "")))
+                                     u.str_("reason", required=True), detail))
     kpis = top.raw("kpis", {})
+    if not isinstance(kpis, Mapping):
+        top.fail("kpis", f"must be an object, got {type(kpis).__name__}")
     return Solution(tuple(routes), tuple(unassigned), dict(kpis))
 
 

@@ -17,11 +17,15 @@ from .exceptions import InvalidProblem
 
 #: Acuity of a visit: 1 (stable) ... 5 (most acute).
 ACUITY_MIN, ACUITY_MAX = 1, 5
+#: Largest time or duration accepted (s): ~68 years, far past any plan, well inside int32.
+MAX_SECONDS = 2**31 - 1
 
 
 def _non_negative(value: int, field_name: str, obj_id: str | None) -> None:
     if value < 0:
         raise InvalidProblem(field_name, f"must be >= 0, got {value}", obj_id=obj_id)
+    if value > MAX_SECONDS:
+        raise InvalidProblem(field_name, f"must be <= {MAX_SECONDS}, got {value}", obj_id=obj_id)
 
 
 def _interval(lo: int, hi: int, field_name: str, obj_id: str | None) -> None:
@@ -113,12 +117,16 @@ class Clinician:
             object.__setattr__(self, "end_location", self.start_location)
         _interval(self.shift_start, self.shift_end, "shift_end", self.id)
         _non_negative(self.shift_start, "shift_start", self.id)
+        _non_negative(self.shift_end, "shift_end", self.id)
         for name in ("max_overtime", "buffer_after_visit", "max_visits", "max_workload_points"):
             value = getattr(self, name)
             if value is not None:
                 _non_negative(value, name, self.id)
         for k, b in enumerate(self.breaks):
             b.check(f"breaks[{k}]", self.id)
+        # Breaks are taken in time order; the checker matches them by position.
+        object.__setattr__(self, "breaks", tuple(
+            sorted(self.breaks, key=lambda b: (b.earliest_start, b.latest_start))))
 
     @property
     def end(self) -> int:
@@ -236,7 +244,7 @@ class Options:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if not self.time_limit > 0:
+        if not 0 < self.time_limit < float("inf"):
             raise InvalidProblem("options.time_limit", f"must be > 0, got {self.time_limit}")
         for name in (
             "travel_weight", "distance_weight", "overtime_weight", "drop_penalty",

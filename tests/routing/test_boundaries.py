@@ -1,4 +1,4 @@
-"""routing stays pure: it imports nothing from app, geo, FastAPI, SQLAlchemy or pydantic-settings."""
+"""routing stays pure: no import of app, geo, FastAPI, SQLAlchemy or pydantic-settings."""
 
 from __future__ import annotations
 
