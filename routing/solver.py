@@ -33,9 +33,10 @@ The model, one rule at a time:
   at all" is enforced afterwards, so a dropped partner never makes the whole
   model infeasible.
 
-The search starts from a Python cheapest-insertion plan (:mod:`routing.construct`)
-or from a caller's warm start, runs guided local search for the whole time
-limit, and never returns anything worse than its start: the final routes are
+A fresh plan is searched by OR-Tools' iterated local search (ruin and
+recreate); a plan being revised by guided local search from its previous
+routes. Either way a Python cheapest-insertion plan (:mod:`routing.construct`)
+is built first and the result is never worse than it: the final routes are
 re-timed by :mod:`routing.schedule` and the cheaper of start and result wins.
 """
 
@@ -107,22 +108,21 @@ class SolverParams:
         Visits that no longer exist or fit are skipped.
     progress
         Called with (elapsed s, objective) at each improving solution.
-    metaheuristic
-        OR-Tools local search metaheuristic name (``GUIDED_LOCAL_SEARCH``).
+    strategy
+        ``auto`` (iterated local search for a fresh plan, guided local search
+        from the warm start when revising one), ``ils`` or ``gls``.
     disruption
         When revising a plan: what moving visits and promised times costs.
-    gls_lambda, neighbors_ratio, min_neighbors
-        OR-Tools search knobs (None keeps OR-Tools' default).
+    gls_lambda
+        Guided local search's lambda coefficient (None: OR-Tools' default).
     """
 
     time_limit: float | None = None
     initial_routes: Mapping[str, Sequence[str]] | None = None
     progress: Progress | None = None
-    metaheuristic: str = "GUIDED_LOCAL_SEARCH"
+    strategy: str = "auto"
     disruption: Disruption | None = None
     gls_lambda: float | None = None
-    neighbors_ratio: float | None = None
-    min_neighbors: int | None = None
 
 
 def load_minutes(visit: Visit) -> int:
@@ -227,29 +227,33 @@ def _search(
     time_limit: float,
     params: SolverParams,
 ) -> tuple[dict[str, list[Visit]], dict[str, int], dict[str, list[int]]] | None:
-    """Run OR-Tools from ``start``; the routes, linked starts and break gaps it found."""
-    model = _Model(problem, timer, candidates, params.disruption)
-    search = pywrapcp.DefaultRoutingSearchParameters()
-    search.local_search_metaheuristic = getattr(
-        routing_enums_pb2.LocalSearchMetaheuristic, params.metaheuristic)
-    search.time_limit.FromMilliseconds(max(1, int(time_limit * 1000)))
-    if params.gls_lambda is not None:
-        search.guided_local_search_lambda_coefficient = params.gls_lambda
-    if params.neighbors_ratio is not None:
-        search.ls_operator_neighbors_ratio = params.neighbors_ratio
-    if params.min_neighbors is not None:
-        search.ls_operator_min_neighbors = params.min_neighbors
-    search.first_solution_strategy = (
-        routing_enums_pb2.FirstSolutionStrategy.LOCAL_CHEAPEST_INSERTION)
+    """Run OR-Tools; the routes, linked starts and break gaps it found (None: nothing).
+
+    A fresh plan uses iterated local search (ruin and recreate, SISR, with
+    simulated-annealing acceptance): measured on the hardest Solomon
+    instances it roughly halves guided local search's gap at 10 s. It cannot
+    start from given routes, so a warm start (a plan being revised) runs guided
+    local search from those routes instead, as does a fresh plan whose
+    first solution OR-Tools cannot build.
+    """
     began = time.monotonic()
-    if params.progress is not None:
-        progress = params.progress
-        routing = model.routing
-
-        def report() -> None:
-            progress(time.monotonic() - began, routing.CostVar().Value())
-
-        routing.AddAtSolutionCallback(report)
+    strategy = params.strategy
+    if strategy == "auto":
+        strategy = "gls" if params.initial_routes else "ils"
+    if strategy == "ils":
+        model = _Model(problem, timer, candidates, params.disruption)
+        search = _search_parameters(time_limit, params, ils=True)
+        _report_progress(model, params, began)
+        assignment = model.routing.SolveWithIteratedLocalSearch(search)
+        if assignment is not None:
+            return model.extract(assignment)
+        log.info("iterated local search found no first solution; guided local search instead")
+        time_limit -= time.monotonic() - began
+        if time_limit <= 0.05:
+            return None
+    model = _Model(problem, timer, candidates, params.disruption)
+    search = _search_parameters(time_limit, params, ils=False)
+    _report_progress(model, params, began)
     initial = model.read_routes(start.orders, search)
     if initial is not None:
         assignment = model.routing.SolveFromAssignmentWithParameters(initial, search)
@@ -259,6 +263,49 @@ def _search(
     if assignment is None:
         return None
     return model.extract(assignment)
+
+
+#: Iterated local search settings (tuned on C104, R104, R110, R201, RC105, RC201 at 8 s).
+ILS_AVG_REMOVED_VISITS = 15
+ILS_MAX_REMOVED_SEQUENCE = 10
+ILS_INITIAL_TEMPERATURE = 300.0
+ILS_FINAL_TEMPERATURE = 1.0
+
+
+def _search_parameters(time_limit: float, params: SolverParams, *, ils: bool) -> object:
+    enums = routing_enums_pb2
+    search = pywrapcp.DefaultRoutingSearchParameters()
+    search.time_limit.FromMilliseconds(max(1, int(time_limit * 1000)))
+    search.first_solution_strategy = enums.FirstSolutionStrategy.LOCAL_CHEAPEST_INSERTION
+    if params.gls_lambda is not None:
+        search.guided_local_search_lambda_coefficient = params.gls_lambda
+    if not ils:
+        search.local_search_metaheuristic = enums.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
+        return search
+    search.local_search_metaheuristic = enums.LocalSearchMetaheuristic.GREEDY_DESCENT
+    search.use_iterated_local_search = True
+    ils_params = search.iterated_local_search_parameters
+    sisr = ils_params.ruin_recreate_parameters.ruin_strategies.add().sisr
+    sisr.avg_num_removed_visits = ILS_AVG_REMOVED_VISITS
+    sisr.max_removed_sequence_size = ILS_MAX_REMOVED_SEQUENCE
+    sisr.bypass_factor = 0.01
+    annealing = ils_params.reference_solution_acceptance_strategy.simulated_annealing
+    annealing.initial_temperature = ILS_INITIAL_TEMPERATURE
+    annealing.final_temperature = ILS_FINAL_TEMPERATURE
+    return search
+
+
+def _report_progress(model: _Model, params: SolverParams, began: float) -> None:
+    if params.progress is None:
+        return
+    progress, routing = params.progress, model.routing
+
+    def report() -> None:
+        # Min(), not Value(): under iterated local search the callback runs where
+        # the cost variable is not bound, and Value() aborts the process.
+        progress(time.monotonic() - began, routing.CostVar().Min())
+
+    routing.AddAtSolutionCallback(report)
 
 
 class _Model:

@@ -166,7 +166,8 @@ def test_preferred_clinician_when_it_costs_little() -> None:
 def test_buffer_after_visit(solver: Solver) -> None:
     """The next drive starts only after the 10 min documentation buffer."""
     p = day([nurse("a", buffer_after_visit=600)],
-            [visit("v1", 1, windows=((9 * H, 9 * H),)), visit("v2", 2, acuity=2)])
+            [visit("v1", 1, windows=((9 * H, 9 * H),)),
+             visit("v2", 2, acuity=2, windows=((9 * H, 12 * H),))])
     sol = feasible(p, solver)
     assert route_of(sol, "a") == ["v1", "v2"]
     assert stop(sol, "v2").arrival == 9 * H + 1800 + 600 + 60
