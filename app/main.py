@@ -12,7 +12,6 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from types import ModuleType
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -61,31 +60,12 @@ OPENAPI_TAGS = [
     {"name": "ops", "description": "Liveness, readiness and metrics."},
 ]
 
-#: Routers of the service: module path -> required. The optional ones belong to
-#: part B of issue 5 (plans, jobs, routes, solve). LEAD: once they are merged,
-#: make them required (True) so an import error fails loudly instead of
-#: silently dropping endpoints.
-ROUTERS: dict[str, bool] = {
-    "app.ops.router": True,
-    "app.auth.router": True,
-    "app.audit.router": True,
-    "app.clinicians.router": True,
-    "app.visits.router": True,
-    "app.plans.router": False,
-    "app.jobs.router": False,
-    "app.routes.router": False,
-    "app.solve.router": False,
-}
-
-
-def _import_router(name: str, required: bool) -> ModuleType | None:
-    try:
-        return importlib.import_module(name)
-    except ImportError as exc:
-        if required:
-            raise
-        log.warning("router %s is not available (%s): its endpoints are missing", name, exc)
-        return None
+#: Routers of the service, in OpenAPI order.
+ROUTERS = (
+    "app.ops.router", "app.auth.router", "app.audit.router", "app.clinicians.router",
+    "app.visits.router", "app.plans.router", "app.jobs.router", "app.routes.router",
+    "app.solve.router",
+)
 
 
 class MetricsMiddleware:
@@ -118,11 +98,8 @@ class MetricsMiddleware:
 
 
 def _start_worker(app: FastAPI, settings: Settings) -> None:
-    try:
-        from app.jobs.worker import EmbeddedRunner  # part B of issue 5
-    except ImportError:  # LEAD: drop this guard once app/jobs/worker.py is merged
-        log.warning("no job worker (app.jobs.worker missing): plans will stay queued")
-        return
+    from app.jobs.worker import EmbeddedRunner
+
     runner = EmbeddedRunner(settings)
     runner.start()
     app.state.runner = runner
@@ -163,9 +140,8 @@ def create_app(settings: Settings | None = None, *, start_worker: bool = True) -
     app.state.runner = None
     install_error_handlers(app)
     app.add_middleware(MetricsMiddleware)
-    for name, required in ROUTERS.items():
-        module = _import_router(name, required)
-        if module is not None:
-            responses = None if name == "app.ops.router" else PROBLEM_RESPONSES
-            app.include_router(module.router, responses=responses)
+    for name in ROUTERS:
+        module = importlib.import_module(name)
+        responses = None if name == "app.ops.router" else PROBLEM_RESPONSES
+        app.include_router(module.router, responses=responses)
     return app

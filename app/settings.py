@@ -2,8 +2,8 @@
 
 | variable | default | meaning |
 | --- | --- | --- |
-| CAREROUTE_DATABASE_URL | sqlite:///./careroute.sqlite3 | SQLAlchemy URL (PostgreSQL: postgresql+psycopg://...) |
-| CAREROUTE_OSM_SOURCE | the bundled demo extract | OSM extract (.osm, .osm.bz2, .osm.pbf) for travel times |
+| CAREROUTE_DATABASE_URL | sqlite:///./careroute.sqlite3 | SQLAlchemy URL (or postgresql+psycopg) |
+| CAREROUTE_OSM_SOURCE | the bundled demo extract | OSM extract (.osm, .osm.bz2, .osm.pbf) |
 | CAREROUTE_CACHE_DIR | ~/.cache/careroute | cached road graphs |
 | CAREROUTE_MAX_SNAP_M | 500 | farthest a visit may be from a road (m) |
 | CAREROUTE_WORKERS | 1 | solver processes of the embedded job pool |

@@ -1,0 +1,1 @@
+"""Stateless solving: a problem.md problem in, a solution out (synchronous, bounded)."""
