@@ -24,7 +24,9 @@ The model, one rule at a time:
   ``shift_penalty_per_s`` per second beyond ``shift_tolerance_s``;
 * workload balance: a load dimension (service minutes, acuity 4-5 counted
   1.5x so high-acuity caseloads are spread too) whose global span cost
-  ``balance_weight`` minimises the heaviest clinician's load;
+  ``balance_weight`` minimises the heaviest clinician's load, and a soft
+  lower bound at 85 % of each clinician's fair share (every visit's load
+  split among the clinicians eligible for it) so nobody is left nearly idle;
 * unassigned visits: a disjunction per visit with penalty
   ``drop_penalty * acuity**2`` (mandatory: ``mandatory_penalty``), so the
   model is always feasible and acute visits are never traded for travel;
@@ -131,12 +133,46 @@ def load_minutes(visit: Visit) -> int:
     return (visit.duration * factor + 60) // 120
 
 
+#: A clinician below this share of their fair workload pays ``balance_weight`` per minute short.
+FAIR_SHARE_FLOOR = 0.85
+FAIR_SHARE_ROUNDS = 30
+
+
+def fair_shares(problem: Problem, visits: Sequence[Visit] | None = None) -> dict[str, int]:
+    """Each clinician's fair workload (minutes), floored at :data:`FAIR_SHARE_FLOOR`.
+
+    The most even split of every visit's load among the clinicians eligible for
+    it, found by iterative reweighting (load moves towards the lightly loaded),
+    so an RN who can also do LPN visits does not count on a share of them that
+    the LPNs will naturally take.
+    """
+    eligible = []
+    for v in problem.visits if visits is None else visits:
+        cids = [c.id for c in problem.clinicians if problem.can_serve(c, v)]
+        if cids:
+            eligible.append((load_minutes(v), cids))
+    shares = {c.id: 0.0 for c in problem.clinicians}
+    for load, cids in eligible:
+        for cid in cids:
+            shares[cid] += load / len(cids)
+    for _ in range(FAIR_SHARE_ROUNDS):
+        new = dict.fromkeys(shares, 0.0)
+        for load, cids in eligible:
+            weights = [1.0 / (shares[cid] + 1.0) ** 2 for cid in cids]
+            total = sum(weights)
+            for cid, w in zip(cids, weights, strict=True):
+                new[cid] += load * w / total
+        # Damped, or the reweighting oscillates between clinicians.
+        shares = {cid: (shares[cid] + new[cid]) / 2 for cid in shares}
+    return {cid: int(FAIR_SHARE_FLOOR * share) for cid, share in shares.items()}
+
+
 def objective(problem: Problem, solution: Solution,
               disruption: Disruption | None = None) -> int:
     """The objective of ``solution`` under ``problem.options`` (see :class:`Options`)."""
     o = problem.options
     total = 0
-    loads = []
+    loads: dict[str, int] = {}
     for r in solution.routes:
         total += o.travel_weight * r.travel_time + o.overtime_weight * r.overtime
         if o.distance_weight and r.distance is not None:
@@ -150,9 +186,12 @@ def objective(problem: Problem, solution: Solution,
             if disruption is not None:
                 total += disruption.assignment_cost(v.id, r.clinician_id)
                 total += disruption.shift_cost(v.id, s.start)
-        loads.append(load)
-    if len(problem.clinicians) > 1 and loads:
-        total += o.balance_weight * max(loads)
+        loads[r.clinician_id] = load
+    if len(problem.clinicians) > 1 and o.balance_weight:
+        if loads:
+            total += o.balance_weight * max(loads.values())
+        for cid, share in fair_shares(problem).items():
+            total += o.balance_weight * max(0, share - loads.get(cid, 0))
     for u in solution.unassigned:
         total += o.drop_cost(problem.visit(u.visit_id))
     return total
@@ -486,7 +525,13 @@ class _Model:
         loads = [load_minutes(v) for v in self.visits] + [0] * (n - nv)
         routing.AddDimension(routing.RegisterUnaryTransitVector(loads), 0, sum(loads) + 1, True,
                              "load")
-        routing.GetDimensionOrDie("load").SetGlobalSpanCostCoefficient(weight)
+        dim = routing.GetDimensionOrDie("load")
+        dim.SetGlobalSpanCostCoefficient(weight)
+        # Minimising the heaviest load alone leaves some clinicians nearly idle.
+        shares = fair_shares(self.problem)
+        for k, c in enumerate(clinicians):
+            if shares[c.id] > 0:
+                dim.SetCumulVarSoftLowerBound(routing.End(k), shares[c.id], weight)
 
     def _add_links(self, solver: pywrapcp.Solver) -> None:
         routing, time_dim = self.routing, self.time
