@@ -63,8 +63,8 @@ OPENAPI_TAGS = [
 #: Routers of the service, in OpenAPI order.
 ROUTERS = (
     "app.ops.router", "app.auth.router", "app.audit.router", "app.clinicians.router",
-    "app.visits.router", "app.plans.router", "app.jobs.router", "app.routes.router",
-    "app.solve.router",
+    "app.visits.router", "app.plans.router", "app.events.router", "app.stream.router",
+    "app.jobs.router", "app.routes.router", "app.solve.router",
 )
 
 

@@ -185,3 +185,29 @@ class JobRow(Base, Timestamped):
                                                            nullable=True)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True),
                                                             nullable=True)
+
+
+class PlanEventRow(Base):
+    """One event of a plan's day (spec/api.md ``POST /v1/plans/{id}/events``), append-only.
+
+    ``seq`` numbers a plan's events 1, 2, ... in the order they were accepted;
+    ``now`` is the post's re-plan moment (s from local midnight) and
+    ``based_on`` the plan version its ``If-Match`` named. ``body`` is the
+    event as posted (it may name visits and patients: never log it).
+    """
+
+    __tablename__ = "plan_events"
+    __table_args__ = (UniqueConstraint("plan_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    plan_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("plans.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    key_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    role: Mapped[str] = mapped_column(String(20))
+    now: Mapped[int] = mapped_column(Integer)
+    based_on: Mapped[int] = mapped_column(Integer)
+    job_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    type: Mapped[str] = mapped_column(String(40))
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)

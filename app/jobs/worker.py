@@ -24,7 +24,9 @@ date's rows, solves (``time_limit`` from the payload, default
 ``progress`` about once a second, checks the result with the independent
 checker (violations fail the job, listed), measures the usual-care baseline,
 and stores the next plan version with the plan ``ready`` and the job
-``succeeded`` in one transaction, fenced on its attempt number.
+``succeeded`` in one transaction, fenced on its attempt number. A ``replan``
+job (events posted to a plan) is run by :func:`app.replan_job.run_replan`
+the same way.
 
 Cancelling (``POST /v1/jobs/{id}:cancel``): a queued job is cancelled at
 once; a running one gets ``cancel_requested`` and finishes as ``cancelled``
@@ -302,6 +304,10 @@ class _Reporter(threading.Thread):
         while not self.done.wait(PROGRESS_EVERY_S):
             self.tick()
 
+    def stop(self) -> None:
+        self.done.set()
+        self.join()
+
     def tick(self, *_solver_args: object) -> None:
         if not self._lock.acquire(blocking=False):
             return
@@ -337,8 +343,12 @@ def run_job(job_id: str, attempt: int, settings_data: dict[str, Any], *,
         if row is None or row.state != "running" or row.attempts != attempt:
             return {"state": "skipped", "kind": "plan"}
         kind, plan_id, payload = row.kind, row.plan_id, dict(row.payload or {})
-        plan = plans.get(session, plan_id) if plan_id else None
+        plan = plans.get(session, plan_id) if plan_id and kind == "plan" else None
         day = plans.day_rows(session, plan.date) if plan is not None else None
+    if kind == "replan":  # events posted to a plan: app.replan_job re-solves from now
+        from app.replan_job import run_replan
+
+        return run_replan(engine, settings, job_id, attempt, plan_id, payload, echo=echo)
     progress = Progress()
     reporter = _Reporter(engine, job_id, attempt, progress, echo)
     reporter.start()
@@ -350,42 +360,60 @@ def run_job(job_id: str, attempt: int, settings_data: dict[str, Any], *,
         computed = compute_plan(day, graph, max_snap_m=settings.max_snap_m, time_limit=limit,
                                 progress=progress, on_solution=reporter.tick)
     except Exception as exc:
-        reporter.done.set()
-        reporter.join()
-        error = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
-        log.warning("job %s failed: %s", job_id, type(exc).__name__)
-        with db.transaction(engine) as session:
-            if jobs.finish(session, job_id, attempt, "failed", error=error):
-                _plan_failed(session, plan_id)
+        reporter.stop()
+        fail_job(engine, job_id, attempt, plan_id, exc)
         return {"state": "failed", "kind": kind}
-    reporter.done.set()
-    reporter.join()
+    reporter.stop()
+    state = store_result(engine, job_id, attempt, plan_id, computed,
+                         broke="the solution broke")
+    if state != "succeeded":
+        return {"state": state, "kind": kind}
+    return {"state": state, "kind": kind, "gap_to_baseline": computed.gap_to_baseline}
 
+
+def fail_job(engine: Any, job_id: str, attempt: int, plan_id: str | None,
+             exc: Exception) -> None:
+    """Store ``exc`` as the job's error (the plan goes back to its last version, or failed)."""
+    error = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
+    log.warning("job %s failed: %s", job_id, type(exc).__name__)
+    with db.transaction(engine) as session:
+        if jobs.finish(session, job_id, attempt, "failed", error=error):
+            _plan_failed(session, plan_id)
+
+
+def store_result(engine: Any, job_id: str, attempt: int, plan_id: str | None, result: Any,
+                 *, broke: str) -> str:
+    """Store a computed day as the plan's next version; the job's end state.
+
+    ``result`` has ``problem``, ``solution``, ``location_ids`` and the checker's
+    ``violations`` (any violation fails the job with them listed, after
+    ``broke``). A cancel requested meanwhile wins; a job taken away meanwhile
+    stores nothing.
+    """
     with db.transaction(engine) as session:
         row = jobs.get(session, job_id)
         if row is None:
-            return {"state": "skipped", "kind": kind}
+            return "skipped"
         payload = dict(row.payload or {})
         if payload.get("cancel_requested"):
             if jobs.finish(session, job_id, attempt, "cancelled",
                            error="cancelled while running; the result was not stored"):
                 _plan_failed(session, plan_id)
-            return {"state": "cancelled", "kind": kind}
-        if computed.violations:
-            lines = [f"{v['code']}: {v['message']}" for v in computed.violations]
-            payload["violations"] = computed.violations
+            return "cancelled"
+        if result.violations:
+            lines = [f"{v['code']}: {v['message']}" for v in result.violations]
+            payload["violations"] = result.violations
             if jobs.finish(session, job_id, attempt, "failed", payload=payload,
-                           error=f"the solution broke {len(lines)} rule(s): "
-                                 + "; ".join(lines[:20])):
+                           error=f"{broke} {len(lines)} rule(s): " + "; ".join(lines[:20])):
                 _plan_failed(session, plan_id)
-            return {"state": "failed", "kind": kind}
+            return "failed"
         if not jobs.finish(session, job_id, attempt, "succeeded"):
-            return {"state": "skipped", "kind": kind}  # taken away meanwhile: not ours to store
+            return "skipped"  # taken away meanwhile: not ours to store
         plan = plans.get_for_update(session, plan_id) if plan_id else None
         assert plan is not None
         plan.version += 1
         plan.status = "ready"
         plans.add(session, PlanVersionRow(
-            plan_id=plan.id, version=plan.version, problem=computed.problem,
-            solution=computed.solution, location_ids=computed.location_ids))
-    return {"state": "succeeded", "kind": kind, "gap_to_baseline": computed.gap_to_baseline}
+            plan_id=plan.id, version=plan.version, problem=result.problem,
+            solution=result.solution, location_ids=result.location_ids))
+    return "succeeded"

@@ -1,8 +1,17 @@
-"""A clinician's route of a date from the newest ready plan; ETag / If-None-Match."""
+"""A clinician's route of a date from the newest ready plan; ETag / If-None-Match.
+
+The route's ETag is a hash of that clinician's route in the plan (and the
+plan's id), not of the plan version: a re-plan that leaves a clinician's
+route as it was leaves their ETag as it was, so their app's polling stays a
+304 while other clinicians' routes change.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
+import threading
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -23,9 +32,33 @@ def may_read(who: Principal, clinician_id: str) -> None:
                        clinician_id=clinician_id)
 
 
-def route_etag(plan_id: str, version: int) -> str:
-    """Strong ETag of a route: changes when the plan or its version changes."""
-    return f'"{plan_id}.{version}"'
+def route_etag(plan_id: str, clinician_id: str, route: dict[str, Any] | None) -> str:
+    """Strong ETag of a clinician's route: a hash of the plan id and the route's content."""
+    content = json.dumps([plan_id, clinician_id, route], sort_keys=True, separators=(",", ":"))
+    return f'"{hashlib.sha256(content.encode()).hexdigest()[:32]}"'
+
+
+#: (plan id, version, clinician id) -> ETag: a stored version never changes.
+_etags: dict[tuple[str, int, str], str] = {}
+_etags_lock = threading.Lock()
+_ETAGS_MAX = 4096
+
+
+def _route_of(doc: dict[str, Any], clinician_id: str) -> dict[str, Any] | None:
+    return next((r for r in doc.get("routes", []) if r["clinician_id"] == clinician_id), None)
+
+
+def _etag_of(plan_id: str, version: int, clinician_id: str, doc: dict[str, Any]) -> str:
+    key = (plan_id, version, clinician_id)
+    with _etags_lock:
+        tag = _etags.get(key)
+    if tag is None:
+        tag = route_etag(plan_id, clinician_id, _route_of(doc, clinician_id))
+        with _etags_lock:
+            if len(_etags) >= _ETAGS_MAX:
+                _etags.clear()
+            _etags[key] = tag
+    return tag
 
 
 def not_modified(if_none_match: str | None, etag: str) -> bool:
@@ -42,7 +75,14 @@ def current_etag(session: Session, clinician_id: str, date: dt.date, who: Princi
     plan = plans.newest_with_version(session, date)
     if plan is None:
         raise _no_plan(date)
-    return route_etag(plan.id, plan.version)
+    with _etags_lock:
+        tag = _etags.get((plan.id, plan.version, clinician_id))
+    if tag is not None:
+        return tag
+    version = plans.version(session, plan.id, plan.version)
+    if version is None:  # a ready plan always has its version row
+        raise _no_plan(date)
+    return _etag_of(plan.id, plan.version, clinician_id, version.solution)
 
 
 def _no_plan(date: dt.date) -> ApiError:
@@ -62,7 +102,7 @@ def get_route(session: Session, clinician_id: str, date: dt.date,
         raise _no_plan(date)
     doc: dict[str, Any] = version.solution
     in_plan = {c["id"] for c in version.problem.get("clinicians", [])}
-    route = next((r for r in doc.get("routes", []) if r["clinician_id"] == clinician_id), None)
+    route = _route_of(doc, clinician_id)
     if route is None and clinician_id not in in_plan:
         left_out = next((w for w in doc.get("warnings", [])
                          if w.get("clinician_id") == clinician_id), None)
@@ -83,4 +123,4 @@ def get_route(session: Session, clinician_id: str, date: dt.date,
     )
     record(session, who, "route.read", "route",
            [plan.id, clinician_id, *(s.visit_id for s in out.stops)])
-    return out, route_etag(plan.id, plan.version)
+    return out, _etag_of(plan.id, plan.version, clinician_id, doc)

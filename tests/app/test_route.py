@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any
 
@@ -36,15 +37,23 @@ def metres(a: tuple[float, float], b: dict[str, float] | tuple[float, float]) ->
     return math.hypot(dx, dy)
 
 
-def _bump_version(app: FastAPI, plan_id: str) -> None:
-    """Store version 2 of the plan (a copy of 1), as a re-plan would."""
+def _bump_version(app: FastAPI, plan_id: str, version: int = 2,
+                  late_s: dict[str, int] | None = None) -> None:
+    """Store the next version of the plan (a copy of 1), as a re-plan would.
+
+    ``late_s``: clinician id -> seconds their stops start later in the copy.
+    """
     v1 = stored_version(app, plan_id)
+    solution = copy.deepcopy(v1.solution)
+    for route in solution["routes"]:
+        for stop in route["stops"]:
+            stop["start"] += (late_s or {}).get(route["clinician_id"], 0)
     with db.transaction(app.state.engine) as session:
-        session.add(PlanVersionRow(plan_id=plan_id, version=2, problem=v1.problem,
-                                   solution=v1.solution, location_ids=v1.location_ids))
+        session.add(PlanVersionRow(plan_id=plan_id, version=version, problem=v1.problem,
+                                   solution=solution, location_ids=v1.location_ids))
         plan = session.get(PlanRow, plan_id)
         assert plan is not None
-        plan.version = 2
+        plan.version = version
 
 
 def test_clinician_reads_own_route_with_geometry_and_etag(
@@ -91,11 +100,16 @@ def test_clinician_reads_own_route_with_geometry_and_etag(
                    params={"date": DATE})
     assert r.status_code == 200 and r.json()["clinician_id"] == "rn-ben"
 
-    # a new version changes the ETag: the old one no longer gets 304
-    _bump_version(app, plan_id)
+    # the ETag is the route's content: a new version that leaves it alone keeps it ...
+    _bump_version(app, plan_id, 2, late_s={"rn-ben": 600})
     r = client.get("/v1/clinicians/rn-ana/route", headers={**me, "If-None-Match": tag},
                    params={"date": DATE})
-    assert r.status_code == 200 and r.headers["ETag"] != tag and r.json()["version"] == 2
+    assert r.status_code == 304 and r.headers["ETag"] == tag
+    # ... one that changes it changes it: the old one no longer gets 304
+    _bump_version(app, plan_id, 3, late_s={"rn-ana": 600})
+    r = client.get("/v1/clinicians/rn-ana/route", headers={**me, "If-None-Match": tag},
+                   params={"date": DATE})
+    assert r.status_code == 200 and r.headers["ETag"] != tag and r.json()["version"] == 3
 
 
 def test_no_plan_is_404_and_roles(client: Any, keys: dict[str, str]) -> None:

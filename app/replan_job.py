@@ -1,0 +1,485 @@
+"""The re-plan job (kind ``replan``): apply a plan's events, re-solve from now, store N+1.
+
+:func:`run_replan` runs in a worker process (dispatched by
+:func:`app.jobs.worker.run_job`); :func:`compute_replan` is the pure part.
+
+1. Load the plan's newest version (problem + plan document) and every event
+   stored for the plan so far (up to the job's ``through_seq``).
+2. Change the problem: ``visit_cancelled`` takes the visit out (and any link
+   naming it), ``visit_added`` puts it in, its place snapped onto the road
+   graph with new matrix rows and columns (too far from a road: unassigned
+   ``location_unreachable``); each clinician's newest ``clinician_position``
+   becomes a place too.
+3. Build :class:`routing.replan.DayState` from the events: actual times of
+   completed and started visits, sick calls (``unavailable`` from the earliest
+   ``from``), delays (what is left of them at ``now``), positions, and the
+   visits a delay means have not started yet. Stops locked by an earlier
+   re-plan stay locked exactly as they were.
+4. :func:`routing.replan.replan` re-solves the rest of the day with the
+   previous routes as the warm start; :func:`routing.check` must accept the
+   remaining-day solution against the remaining-day problem (violations fail
+   the job, listed).
+5. Store version N+1: the changed full problem, and the merged day as a plan
+   document with the extras of version 1 (stop ``patient_id``, ``location``,
+   leg ``polyline``; the legs after a restart start where the clinician
+   restarted), plus ``replan`` ``{based_on, now, through_seq, locked}``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import geo
+import routing
+from app import db
+from app.events import repository as events_repo
+from app.events.problem import add_places, copy_problem, remove_visits, visit_entry
+from app.plans import repository as plans
+from app.plans.pipeline import Progress, plan_document, solution_md
+from app.problem_builder import LOCATION_UNREACHABLE
+from app.settings import Settings
+from routing.replan import DayState, ReplanResult, replan
+
+log = logging.getLogger("careroute.jobs")
+
+
+@dataclass(frozen=True)
+class Event:
+    """A stored event, detached from the database: its ``seq``, the post's ``now``, the body."""
+
+    seq: int
+    now: int
+    type: str
+    body: dict[str, Any]
+
+
+@dataclass
+class Replanned:
+    """The outcome of a re-plan, ready to store as the next version."""
+
+    problem: dict[str, Any]
+    solution: dict[str, Any]
+    location_ids: list[str]
+    violations: list[dict[str, Any]] = field(default_factory=list)
+    locked: list[str] = field(default_factory=list)
+
+
+def _position_label(clinician_id: str, at: int) -> str:
+    return f"{clinician_id}:position@{at}"
+
+
+def compute_replan(
+    problem: dict[str, Any],
+    document: dict[str, Any],
+    location_ids: Sequence[str],
+    events: Sequence[Event],
+    *,
+    now: int,
+    based_on: int,
+    through_seq: int,
+    graph: geo.RoadGraph,
+    max_snap_m: float,
+    time_limit: float,
+    progress: Progress | None = None,
+) -> Replanned:
+    """Apply ``events`` to a version's problem and plan, re-solve from ``now`` (module doc).
+
+    Raises
+    ------
+    routing.InvalidProblem
+        If the changed problem is inconsistent.
+    """
+    progress = progress or Progress()
+    progress.at(0.01)
+    problem = copy_problem(problem)
+    labels = list(location_ids)
+    clinician_ids = {c["id"] for c in problem["clinicians"]}
+    in_version = {v["id"] for v in problem["visits"]}
+    excluded = {u["visit_id"]: u for u in document.get("unassigned", [])
+                if u["visit_id"] not in in_version}
+
+    # -- the visits of the day: cancelled out, added in (in the order they were posted) --
+    added: dict[str, dict[str, Any]] = {}
+    cancelled: set[str] = set()
+    for ev in events:
+        if ev.type == "visit_added":
+            vid = ev.body["visit"]["id"]
+            added[vid] = ev.body["visit"]
+            cancelled.discard(vid)
+        elif ev.type == "visit_cancelled":
+            cancelled.add(ev.body["visit_id"])
+            added.pop(ev.body["visit_id"], None)
+    remove_visits(problem, cancelled)
+    for vid in cancelled | set(added):
+        excluded.pop(vid, None)
+
+    newest: dict[str, Event] = {}
+    for ev in events:
+        if ev.type == "clinician_position" and ev.body["clinician_id"] in clinician_ids:
+            seen = newest.get(ev.body["clinician_id"])
+            if seen is None or (ev.body["at"], ev.seq) >= (seen.body["at"], seen.seq):
+                newest[ev.body["clinician_id"]] = ev
+    places = [(vid, v["location"]["lat"], v["location"]["lon"]) for vid, v in added.items()]
+    places += [(_position_label(cid, ev.body["at"]), ev.body["lat"], ev.body["lon"])
+               for cid, ev in newest.items()]
+    placed = add_places(problem, labels, places, graph, max_snap_m=max_snap_m)
+    progress.at(0.04)
+
+    visits = {v["id"]: v for v in problem["visits"]}  # in order; an added one replaced in place
+    for vid, v in added.items():
+        if vid in placed.unreachable:
+            reason, detail = LOCATION_UNREACHABLE, placed.unreachable[vid]
+        elif v.get("pinned_clinician") and v["pinned_clinician"] not in clinician_ids:
+            reason = "pinned_clinician_unavailable"
+            detail = f"pinned to {v['pinned_clinician']}, who is not in this plan"
+        else:
+            visits[vid] = visit_entry(v, placed.index[vid], clinician_ids)
+            continue
+        visits.pop(vid, None)
+        excluded[vid] = {"visit_id": vid, "reason": reason, "detail": detail,
+                         "patient_id": v.get("patient_id")}
+    problem["visits"] = list(visits.values())
+    warnings = [w for w in document.get("warnings", []) if w.get("code") != "position_unreachable"]
+    positions: dict[str, tuple[int, int]] = {}
+    for cid, ev in newest.items():
+        label = _position_label(cid, ev.body["at"])
+        if label in placed.index:
+            positions[cid] = (placed.index[label], ev.body["at"])
+        else:
+            warnings.append({"code": "position_unreachable", "clinician_id": cid,
+                             "detail": f"the position reported at {ev.body['at']} was not "
+                                       f"used: {placed.unreachable.get(label, 'unknown')}"})
+    # Clinicians who cannot work any more today leave the remaining-day problem:
+    # their preferences and exclusions stop mattering, their pins cannot be kept.
+    shift_over = {c["id"] for c in problem["clinicians"]
+                  if c["shift_end"] + c.get("max_overtime", 0) <= now}
+    off = shift_over | {cid for cid, ev in _sick_calls(events).items() if ev <= now}
+    for _attempt in range(len(problem["clinicians"]) + 1):
+        full = routing.problem_from_dict(problem)
+        state = day_state(full, document, events, now=now, positions=positions)
+        previous = previous_solution(full, document, state)
+        _without_clinicians(problem, off, _locked_ids(previous, state), excluded, now)
+        full = routing.problem_from_dict(problem)
+        previous = previous_solution(full, document, state)
+        try:
+            progress.solving(time_limit)
+            result = replan(full, previous, state, time_limit=time_limit)
+            break
+        except routing.InvalidProblem as exc:
+            # replan left out someone else who cannot work on (e.g. a delay past the
+            # shift): the remaining day still names them; leave them out here too
+            gone = _unknown_clinician(exc)
+            if gone is None or gone in off:
+                raise
+            off.add(gone)
+    else:  # pragma: no cover - each round leaves out one more clinician
+        raise ValueError("the remaining day could not be built")
+    progress.at(0.91)
+    since = (document.get("replan") or {}).get("through_seq", 0)
+    named = {ev.body["clinician_id"] for ev in events
+             if ev.seq > since and "clinician_id" in ev.body}
+    original = routing.solution_from_dict(solution_md(document, problem))
+    result, kept = keep_unchanged_routes(full, original, result, now=now, quiet={
+        c["id"] for c in problem["clinicians"]} - named)
+    found = routing.check(result.remaining_problem, result.remaining_solution)
+    violations = [{"code": v.code, "message": v.message, "clinician_id": v.clinician_id,
+                   "visit_id": v.visit_id} for v in found]
+
+    legs = _legs(graph, problem, result, max_snap_m)
+    progress.at(0.97)
+    excluded_list = sorted(excluded.values(), key=lambda u: u["visit_id"])
+    doc = plan_document(problem, result.solution, legs, excluded_list, warnings,
+                        day_patients={u["visit_id"]: u.get("patient_id")
+                                      for u in excluded_list})
+    restarts = {c.id: c.start_location for c in result.remaining_problem.clinicians}
+    as_before = {r["clinician_id"]: r for r in document.get("routes", [])}
+    for k, route in enumerate(doc["routes"]):
+        cid = route["clinician_id"]
+        if cid in kept:  # verbatim, so the clinician's route (and its ETag) is unchanged
+            doc["routes"][k] = as_before[cid]
+        elif cid in restarts and not any(s["visit_id"] in result.locked
+                                         for s in route["stops"]):
+            route["start_location"] = dict(problem["locations"][restarts[cid]])
+    locked = sorted(result.locked)
+    doc["kpis"]["visits_excluded"] = len(excluded_list)
+    doc["kpis"]["visits_locked"] = len(locked)
+    doc["replan"] = {"based_on": based_on, "now": now, "through_seq": through_seq,
+                     "locked": locked}
+    return Replanned(problem=problem, solution=doc, location_ids=labels,
+                     violations=violations, locked=locked)
+
+
+def _sick_calls(events: Sequence[Event]) -> dict[str, int]:
+    """Clinician id -> the earliest ``from`` of their ``clinician_unavailable`` events."""
+    out: dict[str, int] = {}
+    for ev in events:
+        if ev.type == "clinician_unavailable":
+            cid = ev.body["clinician_id"]
+            out[cid] = min(ev.body["from"], out.get(cid, ev.body["from"]))
+    return out
+
+
+def _unknown_clinician(exc: routing.InvalidProblem) -> str | None:
+    if exc.field not in ("preferred_clinicians", "excluded_clinicians", "pinned_clinician"):
+        return None
+    found = re.search(r"unknown clinician '([^']+)'", str(exc))
+    return found.group(1) if found else None
+
+
+def _locked_ids(previous: routing.Solution, state: DayState) -> set[str]:
+    """The visits :func:`routing.replan.replan` will lock (see :func:`previous_solution`)."""
+    locked = set()
+    for route in previous.routes:
+        cutoff = min(state.now, state.unavailable.get(route.clinician_id, state.now))
+        for s in route.stops:
+            if (s.visit_id in state.completed or s.visit_id in state.started
+                    or (s.start < cutoff and s.visit_id not in state.not_started)):
+                locked.add(s.visit_id)
+            else:
+                break
+    return locked
+
+
+def _without_clinicians(problem: dict[str, Any], off: set[str], locked: set[str],
+                        excluded: dict[str, dict[str, Any]], now: int) -> None:
+    """Take clinicians who cannot work on out of the open visits' preferences, exclusions
+    and pins (in place); a visit pinned to one is unassigned ``pinned_clinician_unavailable``.
+    """
+    if not off:
+        return
+    pinned = set()
+    for v in problem["visits"]:
+        if v["id"] in locked:
+            continue
+        if v.get("pinned_clinician") in off:
+            pinned.add(v["id"])
+            excluded[v["id"]] = {
+                "visit_id": v["id"], "reason": "pinned_clinician_unavailable",
+                "detail": f"pinned to {v['pinned_clinician']}, who cannot work after {now}",
+                "patient_id": v.get("patient_id")}
+        for name in ("preferred_clinicians", "excluded_clinicians"):
+            v[name] = [c for c in v.get(name) or [] if c not in off]
+    remove_visits(problem, pinned)
+
+
+def keep_unchanged_routes(
+    problem: routing.Problem, before: routing.Solution, result: ReplanResult, *,
+    quiet: set[str], now: int,
+) -> tuple[ReplanResult, set[str]]:
+    """Keep the previous timing of each route whose visits and their order did not change.
+
+    The re-plan times the remaining day afresh from ``now`` (as early as it
+    can), which would move the promised times of clinicians nothing happened
+    to. A clinician's previous route is kept, verbatim, when:
+
+    * the clinician is ``quiet`` (no new event about them);
+    * the re-plan gives them the same visits in the same order;
+    * the stops that have happened are as they were (no actual times reported
+      that differ from the plan), and the others still start after ``now``;
+    * none of their visits is linked to another visit (its partner's time
+      may have moved);
+    * the independent checker finds nothing wrong with the kept route in the
+      changed day.
+
+    Returns the result with the merged day changed, and the kept clinicians.
+    """
+    old = {r.clinician_id: r for r in before.routes}
+    linked = {vid for link in problem.links for vid in link.visit_ids}
+    candidates: dict[str, routing.Route] = {}
+    for route in result.solution.routes:
+        was = old.get(route.clinician_id)
+        if was is None or route.clinician_id not in quiet:
+            continue
+        if [s.visit_id for s in was.stops] != [s.visit_id for s in route.stops]:
+            continue
+        if was == route or any(s.visit_id in linked for s in route.stops):
+            continue
+        if all((a.start, a.end) == (b.start, b.end) if a.visit_id in result.locked
+               else a.start >= now for a, b in zip(was.stops, route.stops, strict=True)):
+            candidates[route.clinician_id] = was
+    if not candidates:
+        return result, set()
+
+    def merged_with(kept: dict[str, routing.Route]) -> routing.Solution:
+        routes = tuple(kept.get(r.clinician_id, r) for r in result.solution.routes)
+        return routing.Solution(routes, result.solution.unassigned)
+
+    wrong = {v.clinician_id for v in routing.check(problem, merged_with(candidates))
+             if v.clinician_id in candidates}
+    kept = {cid: r for cid, r in candidates.items() if cid not in wrong}
+    if not kept:
+        return result, set()
+    merged = merged_with(kept)
+    merged = routing.Solution(merged.routes, merged.unassigned,
+                              routing.compute_kpis(problem, merged))
+    return replace(result, solution=merged), set(kept)
+
+
+def day_state(
+    problem: routing.Problem,
+    document: dict[str, Any],
+    events: Sequence[Event],
+    *,
+    now: int,
+    positions: dict[str, tuple[int, int]],
+) -> DayState:
+    """What has happened by ``now``, from every event so far and the version being revised."""
+    visit_ids = {v.id for v in problem.visits}
+    clinician_ids = {c.id for c in problem.clinicians}
+    completed: dict[str, tuple[int, int]] = {}
+    started: dict[str, int] = {}
+    unavailable: dict[str, int] = {}
+    delayed: dict[str, int] = {}
+    for ev in events:
+        b = ev.body
+        if ev.type == "visit_completed" and b["visit_id"] in visit_ids:
+            completed[b["visit_id"]] = (b["start"], b["end"])
+        elif ev.type == "visit_started" and b["visit_id"] in visit_ids:
+            started[b["visit_id"]] = b["at"]
+        elif ev.type == "clinician_unavailable" and b["clinician_id"] in clinician_ids:
+            unavailable[b["clinician_id"]] = min(b["from"], unavailable.get(b["clinician_id"],
+                                                                           b["from"]))
+        elif ev.type == "clinician_delayed" and b["clinician_id"] in clinician_ids:
+            # late by `minutes` at the post's now: what is left of it at this now
+            left = b["minutes"] * 60 - (now - ev.now)
+            if left > 0:
+                delayed[b["clinician_id"]] = max(left, delayed.get(b["clinician_id"], 0))
+    # What an earlier re-plan locked happened as it said (unless an event says how).
+    planned = {s["visit_id"]: s["start"] for r in document.get("routes", [])
+               for s in r["stops"]}
+    for vid in (document.get("replan") or {}).get("locked", []):
+        if vid in visit_ids and vid in planned and vid not in completed:
+            started.setdefault(vid, planned[vid])
+    for vid in completed:
+        started.pop(vid, None)
+    # Running d seconds late at now: a stop planned in [now - d, now) has not started.
+    not_started = {
+        s["visit_id"] for r in document.get("routes", []) if r["clinician_id"] in delayed
+        for s in r["stops"]
+        if now - delayed[r["clinician_id"]] <= s["start"] < now
+        and s["visit_id"] not in completed and s["visit_id"] not in started
+    }
+    return DayState(now=now, completed=completed, started=started, unavailable=unavailable,
+                    delayed=delayed, positions=positions, not_started=frozenset(not_started))
+
+
+def previous_solution(problem: routing.Problem, document: dict[str, Any],
+                      state: DayState) -> routing.Solution:
+    """The version's routes as :func:`routing.replan.replan` reads them.
+
+    Cancelled visits are taken out; each route starts with the stops that
+    have happened (reported ones wherever they were in the route, then those
+    planned before now up to the first one that has not), in time order.
+    """
+    visit_ids = {v.id for v in problem.visits}
+    md = solution_md(document, {"visits": [{"id": vid} for vid in visit_ids]})
+    solution = routing.solution_from_dict(md)
+    routes = []
+    for route in solution.routes:
+        cutoff = min(state.now, state.unavailable.get(route.clinician_id, state.now))
+        done: list[tuple[int, routing.Stop]] = []
+        rest: list[routing.Stop] = []
+        for s in route.stops:
+            if s.visit_id not in visit_ids:
+                continue
+            if s.visit_id in state.completed:
+                done.append((state.completed[s.visit_id][0], s))
+            elif s.visit_id in state.started:
+                done.append((state.started[s.visit_id], s))
+            elif not rest and s.start < cutoff and s.visit_id not in state.not_started:
+                done.append((s.start, s))
+            else:
+                rest.append(s)
+        done.sort(key=lambda pair: pair[0])
+        routes.append(replace(route, stops=tuple(s for _, s in done) + tuple(rest)))
+    return routing.Solution(tuple(routes), solution.unassigned, solution.kpis)
+
+
+def _legs(
+    graph: geo.RoadGraph, problem: dict[str, Any], result: ReplanResult, max_snap_m: float
+) -> dict[str, list[geo.Leg] | None]:
+    """Each merged route's legs: home -> locked stops, then restart place -> the rest -> end."""
+    locations = problem["locations"]
+    visits = {v["id"]: v for v in problem["visits"]}
+    clinicians = {c["id"]: c for c in problem["clinicians"]}
+    restarts = {c.id: c.start_location for c in result.remaining_problem.clinicians}
+
+    def points(indices: list[int]) -> list[tuple[float, float]]:
+        return [(locations[i]["lat"], locations[i]["lon"]) for i in indices]
+
+    out: dict[str, list[geo.Leg] | None] = {}
+    for route in result.solution.routes:
+        c = clinicians[route.clinician_id]
+        at = [visits[s.visit_id]["location"] for s in route.stops]
+        n_locked = 0
+        while n_locked < len(route.stops) and route.stops[n_locked].visit_id in result.locked:
+            n_locked += 1
+        first = [c["start_location"], *at[:n_locked]] if n_locked else []
+        if n_locked < len(at):
+            restart = restarts.get(route.clinician_id, at[n_locked - 1] if n_locked
+                                   else c["start_location"])
+            second = [restart, *at[n_locked:], c["end_location"]]
+        else:
+            second = [at[-1], c["end_location"]]
+        try:
+            legs = geo.leg_geometry(graph, points(first), max_snap_m=max_snap_m) if first else []
+            legs += geo.leg_geometry(graph, points(second), max_snap_m=max_snap_m)
+            out[route.clinician_id] = legs
+        except geo.GeoError as exc:  # the matrix was built on the same graph: not expected
+            log.warning("no leg geometry for a route: %s", type(exc).__name__)
+            out[route.clinician_id] = None
+    return out
+
+
+# -- the job (worker process) ------------------------------------------------------------
+
+
+def run_replan(
+    engine: Any, settings: Settings, job_id: str, attempt: int, plan_id: str | None,
+    payload: dict[str, Any], *, echo: Callable[[float], None] | None = None,
+) -> dict[str, Any]:
+    """Run one claimed ``replan`` job to its end state; a summary for metrics.
+
+    Never raises for a failing job: the error is stored on the job row and the
+    plan goes back to ``ready`` at its current version (its events stay in the
+    log, and the next re-plan applies them).
+    """
+    from app.jobs.worker import _Reporter, fail_job, road_graph, store_result, time_limit_of
+
+    kind = "replan"
+    progress = Progress()
+    reporter = _Reporter(engine, job_id, attempt, progress, echo)
+    reporter.start()
+    try:
+        with db.transaction(engine) as session:
+            plan = plans.get(session, plan_id) if plan_id else None
+            version = plans.version(session, plan.id, plan.version) if plan else None
+            if plan is None or version is None:
+                raise ValueError(f"plan {plan_id!r} has no version to re-plan")
+            based_on = plan.version
+            if based_on != payload.get("based_on"):
+                raise ValueError(f"plan {plan_id} is at version {based_on}, not "
+                                 f"{payload.get('based_on')} that the events were posted "
+                                 "against")
+            through = int(payload["through_seq"])
+            stored = [Event(e.seq, e.now, e.type, dict(e.body))
+                      for e in events_repo.events(session, plan.id, through=through)]
+            problem, document = version.problem, version.solution
+            location_ids = list(version.location_ids or [])
+        replanned = compute_replan(
+            problem, document, location_ids, stored, now=int(payload["now"]),
+            based_on=based_on, through_seq=through, graph=road_graph(settings),
+            max_snap_m=settings.max_snap_m, time_limit=time_limit_of(payload, settings),
+            progress=progress)
+    except Exception as exc:
+        reporter.stop()
+        fail_job(engine, job_id, attempt, plan_id, exc)
+        return {"state": "failed", "kind": kind}
+    reporter.stop()
+    state = store_result(engine, job_id, attempt, plan_id, replanned,
+                         broke="the re-planned day broke")
+    return {"state": state, "kind": kind}

@@ -1,0 +1,1 @@
+"""Server-sent events: a plan's new versions and its jobs' states, as they happen."""
