@@ -19,8 +19,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from .diagnose import linked_groups
 from .kpis import compute_kpis
 from .model import (
+    MAX_SECONDS,
     Break,
     BreakTaken,
     Clinician,
@@ -29,6 +31,7 @@ from .model import (
     Route,
     Solution,
     Stop,
+    Unassigned,
     Visit,
 )
 from .schedule import RouteTimer
@@ -147,24 +150,53 @@ def replan(
         reduced = _restart(problem, c, locked.get(c.id, []), breaks_taken.get(c.id, []), state)
         if reduced is not None:
             clinicians.append(reduced)
-    remaining_visits = [_still_open(problem, v, locked_start)
-                        for v in problem.visits if v.id not in locked_ids]
+    working = {c.id for c in clinicians}
+    promises = {s.visit_id: (r.clinician_id, s.start) for r in previous.routes
+                for s in r.stops if s.visit_id not in locked_ids and s.visit_id in visit_ids}
+    disruption = replace(disruption or Disruption(previous={}), previous=promises)
+    pinned_away: list[Unassigned] = []
+    remaining_visits = []
+    for v in problem.visits:
+        if v.id in locked_ids:
+            continue
+        if v.pinned_clinician is not None and v.pinned_clinician not in working:
+            pinned_away.append(Unassigned(
+                v.id, "pinned_clinician_unavailable",
+                f"pinned to {v.pinned_clinician}, who cannot work the rest of the day"))
+            continue
+        v = _still_open(problem, v, locked_start)
+        v = _not_before_promise(v, promises.get(v.id), disruption.shift_tolerance_s)
+        remaining_visits.append(replace(
+            v,
+            preferred_clinicians=tuple(c for c in v.preferred_clinicians if c in working),
+            excluded_clinicians=tuple(c for c in v.excluded_clinicians if c in working)))
+    pinned_ids = {u.visit_id for u in pinned_away}
+    for group in linked_groups(problem):  # partners are not served alone
+        gone = [vid for vid in group if vid in pinned_ids]
+        if gone:
+            for vid in group:
+                if vid not in pinned_ids and vid not in locked_ids:
+                    pinned_away.append(Unassigned(
+                        vid, "linked_visit_unassigned",
+                        f"its linked visit {gone[0]} is pinned to an absent clinician"))
+                    pinned_ids.add(vid)
+    remaining_visits = [v for v in remaining_visits if v.id not in pinned_ids]
     links = tuple(link for link in problem.links
-                  if not any(vid in locked_ids for vid in link.visit_ids))
+                  if not any(vid in locked_ids or vid in pinned_ids for vid in link.visit_ids))
     remaining = replace(problem, clinicians=tuple(clinicians), visits=tuple(remaining_visits),
                         links=links)
     initial = {
         r.clinician_id: [s.visit_id for s in r.stops
                          if s.visit_id not in locked_ids and s.visit_id in visit_ids]
-        for r in previous.routes
+        for r in previous.routes if r.clinician_id in working
     }
-    promises = {s.visit_id: (r.clinician_id, s.start) for r in previous.routes
-                for s in r.stops if s.visit_id not in locked_ids and s.visit_id in visit_ids}
-    disruption = replace(disruption or Disruption(previous={}), previous=promises)
-    remaining_solution = solve(remaining, SolverParams(
+    solved = solve(remaining, SolverParams(
         time_limit=time_limit, initial_routes=initial, disruption=disruption))
+    remaining_solution = solved
     solution = _merge(problem, remaining, remaining_solution, locked, breaks_taken, route_of,
                       timer)
+    if pinned_away:  # not in the remaining problem, so only in the whole day's answer
+        solution = replace(solution, unassigned=solution.unassigned + tuple(pinned_away))
     return ReplanResult(solution, remaining, remaining_solution, frozenset(locked_ids))
 
 
@@ -219,6 +251,17 @@ def _still_open(problem: Problem, visit: Visit, locked_start: Mapping[str, int])
                              if max(a, lo) <= min(b, hi))
             return replace(visit, time_windows=narrowed or ((hi + 1, hi + 1),))
     return visit
+
+
+def _not_before_promise(visit: Visit, promise: tuple[str, int] | None,
+                        tolerance_s: int) -> Visit:
+    """Patients told a time are not visited earlier than that time less the tolerance."""
+    if promise is None:
+        return visit
+    earliest = max(0, promise[1] - tolerance_s)
+    windows = visit.windows or ((0, MAX_SECONDS),)
+    kept = tuple((max(lo, earliest), hi) for lo, hi in windows if hi >= earliest)
+    return replace(visit, time_windows=kept or windows)
 
 
 def _merge(
@@ -286,6 +329,12 @@ def what_if(problem: Problem, solution: Solution, visit: Visit, *, now: int = 0,
     clinician's route is re-timed with the visit at every position.
     """
     timer = RouteTimer(problem)
+    # Nothing can be inserted into the past: the visit starts at ``now`` or later.
+    windows = visit.windows or ((0, MAX_SECONDS),)
+    still_open = tuple((max(lo, now), hi) for lo, hi in windows if hi >= now)
+    if not still_open:
+        return []
+    visit = replace(visit, time_windows=still_open)
     by_id = {r.clinician_id: r for r in solution.routes}
     fixed = {s.visit_id: s.start for r in solution.routes for s in r.stops if s.start < now}
     options: list[Insertion] = []

@@ -139,3 +139,39 @@ def test_what_if_offers_feasible_places(morning) -> None:
     for o in options:
         assert o.start >= 10 * H
         assert o.added_travel_s >= 0
+
+
+def test_promised_times_are_not_pulled_earlier(morning) -> None:
+    """With nothing new, no patient is visited earlier than promised less the tolerance."""
+    p, plan = morning
+    result = replan(p, plan, DayState(now=10 * H), time_limit=1)
+    before, after = _stops(plan), _stops(result.solution)
+    for vid, (_, start, _) in after.items():
+        assert start >= before[vid][1] - 900
+
+
+def test_sick_clinician_named_by_visits_is_handled() -> None:
+    """Visits preferring, excluding or pinned to a clinician who went home still re-plan."""
+    visits = [visit("a", 3, acuity=3, preferred_clinicians=("sick",)),
+              visit("b", 4, acuity=3, excluded_clinicians=("sick",)),
+              visit("c", 5, acuity=3, pinned_clinician="sick",
+                    windows=((12 * H, 15 * H),))]
+    p = day([nurse("sick"), nurse("well", start=2)], visits)
+    plan = solve(p, SolverParams(time_limit=0.5))
+    assert check(p, plan) == []
+    now = 9 * H
+    result = replan(p, plan, DayState(now=now, unavailable={"sick": now}), time_limit=0.5)
+    assert check(result.remaining_problem, result.remaining_solution) == []
+    reasons = {u.visit_id: u.reason for u in result.solution.unassigned}
+    assert reasons.get("c") == "pinned_clinician_unavailable"
+
+
+def test_what_if_fits_an_idle_clinician_after_now() -> None:
+    """An idle clinician can take a call-in visit, starting after now, not at shift start."""
+    p = day([nurse("busy"), nurse("idle", start=10)], [visit("x", 1, acuity=3)])
+    plan = solve(p, SolverParams(time_limit=0.5))
+    extra = visit("call-in", 10, acuity=3)
+    p2 = replace(p, visits=p.visits + (extra,))
+    options = what_if(p2, plan, extra, now=11 * H, k=5)
+    assert any(o.clinician_id == "idle" for o in options)
+    assert all(o.start >= 11 * H for o in options)
