@@ -51,8 +51,7 @@ from app.models import JobRow, PlanEventRow, PlanRow, PlanVersionRow, VisitRow
 from app.plans.diff import diff_documents
 from app.settings import Settings
 from app.visits.schemas import VisitIn
-from routing import model as rm
-from routing.exceptions import InvalidProblem
+from app.visits.service import visit_rule_error
 
 #: Latest time of day the API accepts (s): a night shift may end the next day.
 LAST_SECOND = 172_800
@@ -277,19 +276,9 @@ def _times(ev: Event) -> list[tuple[str, int]]:
 
 def check_visit_rules(at: str, v: VisitIn) -> None:
     """The routing model's own checks, so the API and the solver agree."""
-    try:
-        rm.Visit(
-            id=v.id, location=0, duration=v.duration,
-            time_windows=tuple((lo, hi) for lo, hi in v.time_windows),
-            required_skills=frozenset(v.required_skills), acuity=v.acuity,
-            mandatory=v.mandatory, workload_points=v.workload_points,
-            preferred_clinicians=tuple(v.preferred_clinicians),
-            excluded_clinicians=tuple(v.excluded_clinicians),
-            pinned_clinician=v.pinned_clinician, patient_id=v.patient_id,
-        )
-    except InvalidProblem as exc:
-        message = str(exc).split(": ", 1)[-1]
-        raise _invalid(f"{at}.{exc.field}", message, id=v.id) from None
+    broken = visit_rule_error(v)
+    if broken is not None:
+        raise _invalid(f"{at}.{broken[0]}", broken[1], id=v.id)
 
 
 def _update_visit_rows(session: Session, plan: PlanRow, events: list[Event]) -> None:

@@ -50,8 +50,12 @@ def _invalid(
                     id=visit_id, value=value)
 
 
-def _check_visit_rules(index: int, v: VisitIn) -> None:
-    """The routing model's own checks (preferred vs excluded, pinned vs excluded, ...)."""
+def visit_rule_error(v: VisitIn) -> tuple[str, str] | None:
+    """(field, message) of the routing model's first rule ``v`` breaks, or None.
+
+    The API runs the model's own checks (preferred vs excluded, pinned vs
+    excluded, ...) so that the API and the solver agree.
+    """
     try:
         rm.Visit(
             id=v.id, location=0, duration=v.duration,
@@ -63,8 +67,14 @@ def _check_visit_rules(index: int, v: VisitIn) -> None:
             pinned_clinician=v.pinned_clinician, patient_id=v.patient_id,
         )
     except InvalidProblem as exc:
-        message = str(exc).split(": ", 1)[-1]
-        raise _invalid(f"visits[{index}].{exc.field}", message, visit_id=v.id) from None
+        return exc.field, str(exc).split(": ", 1)[-1]
+    return None
+
+
+def _check_visit_rules(index: int, v: VisitIn) -> None:
+    broken = visit_rule_error(v)
+    if broken is not None:
+        raise _invalid(f"visits[{index}].{broken[0]}", broken[1], visit_id=v.id)
 
 
 def _link_visit_ids(link: LinkIn) -> list[str]:
