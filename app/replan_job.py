@@ -28,7 +28,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -158,26 +157,16 @@ def compute_replan(
     shift_over = {c["id"] for c in problem["clinicians"]
                   if c["shift_end"] + c.get("max_overtime", 0) <= now}
     off = shift_over | {cid for cid, ev in _sick_calls(events).items() if ev <= now}
-    for _attempt in range(len(problem["clinicians"]) + 1):
-        full = routing.problem_from_dict(problem)
-        state = day_state(full, document, events, now=now, positions=positions)
-        previous = previous_solution(full, document, state)
-        _without_clinicians(problem, off, _locked_ids(previous, state), excluded, now)
-        full = routing.problem_from_dict(problem)
-        previous = previous_solution(full, document, state)
-        try:
-            progress.solving(time_limit)
-            result = replan(full, previous, state, time_limit=time_limit)
-            break
-        except routing.InvalidProblem as exc:
-            # replan left out someone else who cannot work on (e.g. a delay past the
-            # shift): the remaining day still names them; leave them out here too
-            gone = _unknown_clinician(exc)
-            if gone is None or gone in off:
-                raise
-            off.add(gone)
-    else:  # pragma: no cover - each round leaves out one more clinician
-        raise ValueError("the remaining day could not be built")
+    full = routing.problem_from_dict(problem)
+    state = day_state(full, document, events, now=now, positions=positions)
+    previous = previous_solution(full, document, state)
+    # Sick calls are reported here with the patient ids the plan needs;
+    # routing.replan drops anyone else who cannot work on (a delay past the shift).
+    _without_clinicians(problem, off, _locked_ids(previous, state), excluded, now)
+    full = routing.problem_from_dict(problem)
+    previous = previous_solution(full, document, state)
+    progress.solving(time_limit)
+    result = replan(full, previous, state, time_limit=time_limit)
     progress.at(0.91)
     since = (document.get("replan") or {}).get("through_seq", 0)
     named = {ev.body["clinician_id"] for ev in events
@@ -221,13 +210,6 @@ def _sick_calls(events: Sequence[Event]) -> dict[str, int]:
             cid = ev.body["clinician_id"]
             out[cid] = min(ev.body["from"], out.get(cid, ev.body["from"]))
     return out
-
-
-def _unknown_clinician(exc: routing.InvalidProblem) -> str | None:
-    if exc.field not in ("preferred_clinicians", "excluded_clinicians", "pinned_clinician"):
-        return None
-    found = re.search(r"unknown clinician '([^']+)'", str(exc))
-    return found.group(1) if found else None
 
 
 def _locked_ids(previous: routing.Solution, state: DayState) -> set[str]:
