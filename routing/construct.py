@@ -40,6 +40,12 @@ class Plan:
         route = self.timed.get(clinician_id)
         return route.travel_time if route is not None else 0
 
+    def break_gaps(self) -> dict[str, list[int]]:
+        """Per clinician, the gap each break of its timed route is taken in."""
+        return {cid: [sum(1 for s in route.stops if s.start < b.start) for b in route.breaks]
+                for cid, route in self.timed.items()
+                if len(route.breaks) == len(self.problem.clinician(cid).breaks)}
+
     def commit(self, clinician: Clinician, order: list[Visit], route: Route) -> None:
         self.orders[clinician.id] = order
         self.timed[clinician.id] = route
@@ -150,6 +156,83 @@ def build(problem: Problem, timer: RouteTimer, candidates: Sequence[Visit],
         else:
             _insert_group(plan, unit)
     return plan
+
+
+def repair(problem: Problem, timer: RouteTimer, candidates: Sequence[Visit],
+           orders: Mapping[str, Sequence[Visit]], fixed: Mapping[str, int],
+           break_gaps: Mapping[str, Sequence[int]] | None = None) -> Plan:
+    """Make visit orders found under looser rules keep every rule; re-insert what falls out.
+
+    A route that no longer times (the optimiser ignored where breaks go, say)
+    sheds, one at a time, the stop whose removal costs least (its drop cost
+    plus the route's travel) until it times; linked visits whose partner was
+    shed follow it; then every candidate not on a route is offered to
+    :func:`build`, so a shed visit can still land on another clinician.
+
+    Parameters
+    ----------
+    orders
+        Clinician id -> visits in driving order.
+    fixed
+        Service starts (s) that linked visits should keep.
+    break_gaps
+        Per clinician, the gap each break was planned in (tried when our own
+        placement fails).
+    """
+    plan = Plan(problem, timer)
+    opts = problem.options
+    for cid, visits in orders.items():
+        clinician = problem.clinician(cid)
+        order = list(visits)
+        # Our own break placement first (it takes no break the day does not reach).
+        route = timer.time_route(clinician, order, fixed_starts=fixed)
+        gaps = (break_gaps or {}).get(cid)
+        if route is None and gaps is not None:
+            route = timer.time_route(clinician, order, fixed_starts=fixed, break_gaps=gaps)
+        while order and route is None:
+            best: tuple[float, list[Visit], Route | None] | None = None
+            for i, shed in enumerate(order):
+                trial = order[:i] + order[i + 1:]
+                timed = timer.time_route(clinician, trial, fixed_starts=fixed)
+                loss = opts.drop_cost(shed) + (timed.travel_time if timed else 10**12)
+                if best is None or loss < best[0]:
+                    best = (loss, trial, timed)
+            assert best is not None
+            _, order, route = best
+        if order and route is not None:
+            plan.commit(clinician, order, route)
+    _drop_partial_groups(plan, fixed)
+    for group in linked_groups(problem):
+        if all(vid in plan.where for vid in group):
+            for vid in group:
+                route = plan.timed[plan.where[vid]]
+                plan.fixed_starts[vid] = next(s.start for s in route.stops if s.visit_id == vid)
+    return build(problem, timer, candidates, plan)
+
+
+def _drop_partial_groups(plan: Plan, fixed: Mapping[str, int]) -> None:
+    """Take out linked visits whose partners are not all on routes (together or not at all)."""
+    problem, timer = plan.problem, plan.timer
+    changed = True
+    while changed:
+        changed = False
+        for group in linked_groups(problem):
+            inside = [vid for vid in group if vid in plan.where]
+            if not inside or len(inside) == len(group):
+                continue
+            for vid in inside:
+                cid = plan.where.pop(vid)
+                clinician = problem.clinician(cid)
+                order = [v for v in plan.orders[cid] if v.id != vid]
+                route = timer.time_route(clinician, order, fixed_starts=fixed) if order else None
+                if route is None:
+                    for v in order:
+                        plan.where.pop(v.id, None)
+                    plan.orders.pop(cid, None)
+                    plan.timed.pop(cid, None)
+                else:
+                    plan.commit(clinician, order, route)
+            changed = True
 
 
 def _insert_group(plan: Plan, unit: list[Visit]) -> None:

@@ -11,9 +11,14 @@ The model, one rule at a time:
   union of its time windows; each clinician's start cumul >= shift start and
   end cumul <= shift end + max_overtime, with overtime past shift end costed
   by a soft upper bound (``overtime_weight`` per second);
-* breaks: OR-Tools break intervals per clinician that may not overlap a visit
-  or its buffer; a break is required when the route ends after its earliest
-  start (optional interval, performed >= [end > earliest start]);
+* breaks: by default each break is a stop of its own clinician's route with
+  the break's window and length, taken where the clinician is (no drive in;
+  the drive out counted as the shortest possible leg into the next stop, a
+  lower bound), after which :func:`construct.repair` re-times every route
+  under the exact break rules, sheds what no longer fits and re-inserts it.
+  ``SolverParams(break_nodes=False)`` uses OR-Tools' break intervals instead
+  (exact, but measured on a 300-visit day they left the search stuck at its
+  start: 13 visits out against 1-3 with break stops);
 * skills, exclusions and pins: the visit's allowed-vehicle set;
 * ``max_visits`` and ``max_workload_points``: capacity dimensions;
 * preferred clinicians: a per-clinician cost dimension whose soft upper
@@ -36,10 +41,12 @@ The model, one rule at a time:
   model infeasible.
 
 A fresh plan is searched by OR-Tools' iterated local search (ruin and
-recreate); a plan being revised by guided local search from its previous
-routes. Either way a Python cheapest-insertion plan (:mod:`routing.construct`)
-is built first and the result is never worse than it: the final routes are
-re-timed by :mod:`routing.schedule` and the cheaper of start and result wins.
+recreate; on days above :data:`PIN_LINKS_FROM_VISITS` visits, linked visits
+keep the clinicians and starts of the Python start plan); a plan being revised
+by guided local search from its previous routes. Either way a Python
+cheapest-insertion plan (:mod:`routing.construct`) is built first and the
+result is never worse than it: the final routes are re-timed by
+:mod:`routing.schedule` and the cheaper of start and result wins.
 """
 
 from __future__ import annotations
@@ -55,7 +62,7 @@ from . import construct
 from .assemble import assemble
 from .diagnose import linked_groups, screen
 from .kpis import compute_kpis
-from .model import Problem, Simultaneous, Solution, Visit
+from .model import Problem, Route, Simultaneous, Solution, Visit
 from .schedule import RouteTimer
 
 log = logging.getLogger(__name__)
@@ -117,6 +124,10 @@ class SolverParams:
         When revising a plan: what moving visits and promised times costs.
     gls_lambda
         Guided local search's lambda coefficient (None: OR-Tools' default).
+    break_nodes
+        Model breaks as stops of their clinician's route, repaired afterwards
+        (True, the default when any clinician has breaks), or as OR-Tools break
+        intervals (False); see the module docstring.
     """
 
     time_limit: float | None = None
@@ -125,6 +136,7 @@ class SolverParams:
     strategy: str = "auto"
     disruption: Disruption | None = None
     gls_lambda: float | None = None
+    break_nodes: bool | None = None
 
 
 def load_minutes(visit: Visit) -> int:
@@ -237,6 +249,10 @@ def solve(problem: Problem, params: SolverParams | None = None) -> Solution:
     return Solution(best.routes, best.unassigned, compute_kpis(problem, best))
 
 
+#: What a search found: routes, service starts of linked visits, the gap each break goes in.
+Found = tuple[dict[str, list[Visit]], dict[str, int], dict[str, list[int]]]
+
+
 def _warm_start(problem: Problem, timer: RouteTimer, candidates: Sequence[Visit],
                 initial: Mapping[str, Sequence[str]] | None) -> construct.Plan:
     plan = construct.Plan(problem, timer)
@@ -265,7 +281,7 @@ def _search(
     start: construct.Plan,
     time_limit: float,
     params: SolverParams,
-) -> tuple[dict[str, list[Visit]], dict[str, int], dict[str, list[int]]] | None:
+) -> Found | None:
     """Run OR-Tools; the routes, linked starts and break gaps it found (None: nothing).
 
     A fresh plan uses iterated local search (ruin and recreate, SISR, with
@@ -279,21 +295,43 @@ def _search(
     strategy = params.strategy
     if strategy == "auto":
         strategy = "gls" if params.initial_routes else "ils"
+    nodes = params.break_nodes
+    if nodes is None:
+        nodes = any(c.breaks for c in problem.clinicians)
+
+    def result(model: _Model, assignment: pywrapcp.Assignment) -> Found:
+        orders, fixed, gaps = model.extract(assignment)
+        if not nodes:
+            return orders, fixed, gaps
+        plan = construct.repair(problem, timer, candidates, orders, fixed, gaps)
+        return plan.orders, plan.fixed_starts, plan.break_gaps()
+
     if strategy == "ils":
-        model = _Model(problem, timer, candidates, params.disruption)
+        # Linked visits kept as CP constraints slow its own first solution down and
+        # can make it leave a mandatory visit out, which ruin-and-recreate rarely
+        # mends (measured on generated days: fine at 80 and 160 visits, a
+        # mandatory visit out at 300). On large days linked visits therefore keep
+        # the clinicians and starts of the start plan.
+        pinned = {}
+        if len(candidates) > PIN_LINKS_FROM_VISITS:
+            pinned = {vid: (start.where[vid], start.fixed_starts[vid])
+                      for group in linked_groups(problem) for vid in group
+                      if vid in start.where and vid in start.fixed_starts}
+        model = _Model(problem, timer, candidates, params.disruption, break_nodes=nodes,
+                       pinned_links=pinned)
         search = _search_parameters(time_limit, params, ils=True)
         _report_progress(model, params, began)
         assignment = model.routing.SolveWithIteratedLocalSearch(search)
         if assignment is not None:
-            return model.extract(assignment)
+            return result(model, assignment)
         log.info("iterated local search found no first solution; guided local search instead")
         time_limit -= time.monotonic() - began
         if time_limit <= 0.05:
             return None
-    model = _Model(problem, timer, candidates, params.disruption)
+    model = _Model(problem, timer, candidates, params.disruption, break_nodes=nodes)
     search = _search_parameters(time_limit, params, ils=False)
     _report_progress(model, params, began)
-    initial = model.read_routes(start.orders, search)
+    initial = model.read_routes(start.orders, search, start.timed)
     if initial is not None:
         assignment = model.routing.SolveFromAssignmentWithParameters(initial, search)
     else:
@@ -301,8 +339,11 @@ def _search(
         assignment = model.routing.SolveWithParameters(search)
     if assignment is None:
         return None
-    return model.extract(assignment)
+    return result(model, assignment)
 
+
+#: Above this many visits, linked visits are pinned for iterated local search (see _search).
+PIN_LINKS_FROM_VISITS = 200
 
 #: Iterated local search settings (tuned on C104, R104, R110, R201, RC105, RC201 at 8 s).
 ILS_AVG_REMOVED_VISITS = 15
@@ -351,19 +392,30 @@ class _Model:
     """The OR-Tools routing model of one problem (see the module docstring)."""
 
     def __init__(self, problem: Problem, timer: RouteTimer, visits: Sequence[Visit],
-                 disruption: Disruption | None = None) -> None:
+                 disruption: Disruption | None = None, *, break_nodes: bool = False,
+                 pinned_links: Mapping[str, tuple[str, int]] | None = None) -> None:
         self.problem = problem
         self.disruption = disruption
         self.visits = list(visits)
         self.node_of = {v.id: i for i, v in enumerate(self.visits)}
         clinicians = problem.clinicians
         nv, nc = len(self.visits), len(clinicians)
-        self.starts = [nv + 2 * k for k in range(nc)]
-        self.ends = [nv + 2 * k + 1 for k in range(nc)]
+        # Break nodes (see _add_break_nodes) sit between the visits and the depots.
+        self.break_node_of: dict[int, tuple[int, int]] = {}  # node -> (vehicle, break)
+        if break_nodes:
+            for k, c in enumerate(clinicians):
+                for j in range(len(c.breaks)):
+                    self.break_node_of[nv + len(self.break_node_of)] = (k, j)
+        nb = len(self.break_node_of)
+        self.starts = [nv + nb + 2 * k for k in range(nc)]
+        self.ends = [nv + nb + 2 * k + 1 for k in range(nc)]
         node_loc = [v.location for v in self.visits]
+        node_loc += [clinicians[k].start_location for k, _ in self.break_node_of.values()]
         for c in clinicians:
             node_loc += [c.start_location, c.end]
-        service = [v.duration for v in self.visits] + [0] * (2 * nc)
+        service = ([v.duration for v in self.visits]
+                   + [clinicians[k].breaks[j].duration for k, j in self.break_node_of.values()]
+                   + [0] * (2 * nc))
         n = len(node_loc)
         self.manager = pywrapcp.RoutingIndexManager(n, nc, self.starts, self.ends)
         self.routing = routing = pywrapcp.RoutingModel(self.manager)
@@ -371,12 +423,24 @@ class _Model:
         opts = problem.options
         d = timer.durations
         travel = [[d[a][b] for b in node_loc] for a in node_loc]
+        if nb:
+            # A break is taken where the clinician is: no drive into it, and the drive
+            # out of it counted as the shortest drive into the next stop from any
+            # other stop (a lower bound of the true leg, so no plan is ruled out).
+            real = [i for i in range(n) if not nv <= i < nv + nb]
+            lowest_in = [min((travel[i][j] for i in real if i != j), default=0)
+                         for j in range(n)]
+            for b in range(nv, nv + nb):
+                for i in range(n):
+                    travel[i][b] = 0
+                    travel[b][i] = lowest_in[i] if not nv <= i < nv + nb else 0
         # Never drive from an end node or into a start node.
         cost = travel
         if opts.travel_weight != 1 or opts.distance_weight:
             dist = timer.distances
             cost = [[opts.travel_weight * travel[i][j]
-                     + (opts.distance_weight * dist[node_loc[i]][node_loc[j]] if dist else 0)
+                     + (opts.distance_weight * dist[node_loc[i]][node_loc[j]]
+                        if dist and not (nv <= i < nv + nb or nv <= j < nv + nb) else 0)
                      for j in range(n)] for i in range(n)]
         routing.SetArcCostEvaluatorOfAllVehicles(routing.RegisterTransitMatrix(cost))
 
@@ -414,7 +478,11 @@ class _Model:
             routing.AddVariableMinimizedByFinalizer(time_dim.CumulVar(routing.End(k)))
             routing.AddVariableMaximizedByFinalizer(time_dim.CumulVar(routing.Start(k)))
 
-        self._add_breaks(clinicians, service, nv)
+        self.break_vars: dict[int, list] = {}
+        if break_nodes:
+            self._add_break_nodes(clinicians)
+        else:
+            self._add_breaks(clinicians, service, nv)
         self._add_capacities(clinicians, nv)
         self._add_preferences(clinicians, nv)
         self._add_promised_starts(nv)
@@ -428,11 +496,28 @@ class _Model:
                 # The 9.15 wheel's SetAllowedVehiclesForIndex rejects Python lists.
                 routing.VehicleVar(index).SetValues([-1] + allowed)
             routing.AddDisjunction([index], opts.drop_cost(v))
-        self._add_links(solver)
+        self._add_links(solver, pinned_links or {})
+
+    def _add_break_nodes(self, clinicians: Sequence) -> None:
+        """Each break as a stop of its own clinician's route, inside its window.
+
+        Cheaper to search than OR-Tools' break intervals (measured on a
+        300-visit day: intervals left the search stuck at its start). The
+        drive into the next stop is a lower bound here, so the routes found
+        are re-timed, and repaired where needed, by :func:`construct.repair`.
+        """
+        routing = self.routing
+        for node, (k, j) in self.break_node_of.items():
+            b = clinicians[k].breaks[j]
+            index = self.manager.NodeToIndex(node)
+            self.time.CumulVar(index).SetRange(b.earliest_start, b.latest_start)
+            routing.VehicleVar(index).SetValues([-1, k])
+            # Optional only so the model is never infeasible (repair places it for
+            # real); costlier than any visit, cheaper than a mandatory one.
+            routing.AddDisjunction([index], self.problem.options.mandatory_penalty // 10)
 
     def _add_breaks(self, clinicians: Sequence, service: list[int], nv: int) -> None:
         routing, solver = self.routing, self.routing.solver()
-        self.break_vars: dict[int, list] = {}
         if not any(c.breaks for c in clinicians):
             return
         node_of_index = [self.manager.IndexToNode(i)
@@ -533,12 +618,22 @@ class _Model:
             if shares[c.id] > 0:
                 dim.SetCumulVarSoftLowerBound(routing.End(k), shares[c.id], weight)
 
-    def _add_links(self, solver: pywrapcp.Solver) -> None:
+    def _add_links(self, solver: pywrapcp.Solver,
+                   pinned: Mapping[str, tuple[str, int]]) -> None:
+        """Linked visits: pinned to a clinician and start (kept by the local search's
+        own filters), else constraints on the CP side, which the search checks slowly."""
         routing, time_dim = self.routing, self.time
+        vehicle_of = {c.id: k for k, c in enumerate(self.problem.clinicians)}
         for link in self.problem.links:
             if not all(vid in self.node_of for vid in link.visit_ids):
                 continue
             idx = [self.manager.NodeToIndex(self.node_of[vid]) for vid in link.visit_ids]
+            if all(vid in pinned for vid in link.visit_ids):
+                for vid, index in zip(link.visit_ids, idx, strict=True):
+                    cid, start = pinned[vid]
+                    routing.VehicleVar(index).SetValues([-1, vehicle_of[cid]])
+                    time_dim.CumulVar(index).SetValue(start)
+                continue
             if isinstance(link, Simultaneous):
                 first = idx[0]
                 for other in idx[1:]:
@@ -558,13 +653,27 @@ class _Model:
                 if link.max_gap is not None:
                     solver.Add(solver.IsLessOrEqualCstVar(gap, link.max_gap) >= both)
 
-    def read_routes(self, orders: Mapping[str, list[Visit]],
-                    search: object) -> pywrapcp.Assignment | None:
-        """An OR-Tools assignment for ``orders`` (None if the model rejects it)."""
+    def read_routes(self, orders: Mapping[str, list[Visit]], search: object,
+                    timed: Mapping[str, Route] | None = None) -> pywrapcp.Assignment | None:
+        """An OR-Tools assignment for ``orders`` (None if the model rejects it).
+
+        With break stops, each goes where ``timed`` (the same routes, timed
+        by :mod:`routing.schedule`) took that break, else last.
+        """
         routes = []
-        for c in self.problem.clinicians:
-            routes.append([self.manager.NodeToIndex(self.node_of[v.id])
-                           for v in orders.get(c.id, []) if v.id in self.node_of])
+        for k, c in enumerate(self.problem.clinicians):
+            order = [v for v in orders.get(c.id, []) if v.id in self.node_of]
+            route = [self.manager.NodeToIndex(self.node_of[v.id]) for v in order]
+            starts = [s.start for s in timed[c.id].stops] if timed and c.id in timed else []
+            taken = list(timed[c.id].breaks) if timed and c.id in timed else []
+            breaks = sorted((j, node) for node, (kk, j) in self.break_node_of.items() if kk == k)
+            for j, node in reversed(breaks):
+                b = c.breaks[j]
+                at = next((t.start for t in taken if b.earliest_start <= t.start <= b.latest_start
+                           and t.duration == b.duration), None)
+                gap = len(route) if at is None else sum(1 for s in starts if s < at)
+                route.insert(min(gap, len(route)), self.manager.NodeToIndex(node))
+            routes.append(route)
         self.routing.CloseModelWithParameters(search)
         return self.routing.ReadAssignmentFromRoutes(routes, True)
 
@@ -579,10 +688,17 @@ class _Model:
         gaps: dict[str, list[int]] = {}
         for k, c in enumerate(self.problem.clinicians):
             index = routing.Start(k)
-            order, starts = [], []
+            order: list[Visit] = []
+            starts: list[int] = []
             index = assignment.Value(routing.NextVar(index))
+            node_gaps: list[tuple[int, int]] = []  # (break, gap)
             while not routing.IsEnd(index):
-                visit = self.visits[manager.IndexToNode(index)]
+                node = manager.IndexToNode(index)
+                if node in self.break_node_of:
+                    node_gaps.append((self.break_node_of[node][1], len(order)))
+                    index = assignment.Value(routing.NextVar(index))
+                    continue
+                visit = self.visits[node]
                 start = assignment.Value(self.time.CumulVar(index))
                 order.append(visit)
                 starts.append(start)
@@ -591,6 +707,8 @@ class _Model:
                 index = assignment.Value(routing.NextVar(index))
             if order:
                 orders[c.id] = order
+                if node_gaps and len(node_gaps) == len(c.breaks):
+                    gaps[c.id] = [gap for _, gap in sorted(node_gaps)]
                 if k in self.break_vars:
                     gaps[c.id] = [
                         sum(1 for s in starts if s < assignment.StartValue(iv))

@@ -32,7 +32,13 @@ def ortools(problem: Problem) -> Solution:
     return solve(problem)
 
 
-SOLVERS = [pytest.param(ortools, id="ortools"), pytest.param(solve_baseline, id="baseline")]
+def ortools_break_intervals(problem: Problem) -> Solution:
+    return solve(problem, SolverParams(break_nodes=False))
+
+
+SOLVERS = [pytest.param(ortools, id="ortools"),
+           pytest.param(ortools_break_intervals, id="ortools-break-intervals"),
+           pytest.param(solve_baseline, id="baseline")]
 
 
 def feasible(problem: Problem, solver: Solver) -> Solution:
