@@ -2,7 +2,7 @@
 
 The app holds its settings, the database engine, the road graph (loaded in a
 background thread; ``/readyz`` says when) and, unless told not to, the
-embedded job worker that solves plans.
+embedded job worker that solves plans and the webhook deliverer.
 """
 
 from __future__ import annotations
@@ -34,6 +34,11 @@ plan (`POST /v1/plans` → 202 and a job to poll), read it (`GET /v1/plans/{id}`
 let clinicians fetch their route (`GET /v1/clinicians/{id}/route?date=`), and post
 the day's events (`POST /v1/plans/{id}/events`) to re-optimise.
 
+**Notifications.** Follow a plan with server-sent events
+(`GET /v1/plans/{id}/stream`), or have `plan.ready`, `plan.version`,
+`plan.failed` and `job.state` POSTed to your URL, HMAC-signed
+(`POST /v1/webhooks`, admin; the README has the signature scheme).
+
 **Conventions.** Dates are `YYYY-MM-DD` (the agency's local date). Times of day
 are integer seconds from local midnight; durations are seconds, distances metres.
 Locations are `{"lat": .., "lon": ..}`.
@@ -57,6 +62,8 @@ OPENAPI_TAGS = [
     {"name": "solve", "description": "Stateless solving of a problem.md problem."},
     {"name": "keys", "description": "API keys (admin)."},
     {"name": "audit", "description": "Who read or wrote patient-linked records (admin)."},
+    {"name": "webhooks", "description": "Plan and job notifications POSTed to your URLs, "
+                                        "HMAC-signed (admin)."},
     {"name": "ops", "description": "Liveness, readiness and metrics."},
 ]
 
@@ -64,7 +71,7 @@ OPENAPI_TAGS = [
 ROUTERS = (
     "app.ops.router", "app.auth.router", "app.audit.router", "app.clinicians.router",
     "app.visits.router", "app.plans.router", "app.events.router", "app.stream.router",
-    "app.jobs.router", "app.routes.router", "app.solve.router",
+    "app.jobs.router", "app.routes.router", "app.solve.router", "app.webhooks.router",
 )
 
 
@@ -105,25 +112,42 @@ def _start_worker(app: FastAPI, settings: Settings) -> None:
     app.state.runner = runner
 
 
+def _start_deliverer(app: FastAPI, settings: Settings) -> None:
+    from app.webhooks.delivery import Deliverer
+
+    deliverer = Deliverer(app.state.engine, poll_s=settings.webhook_poll_s,
+                          timeout_s=settings.webhook_timeout_s)
+    deliverer.start()
+    app.state.deliverer = deliverer
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     db.require_current_schema(app.state.engine)
     if app.state.start_worker:
         _start_worker(app, settings)
+    if app.state.start_deliverer and settings.webhook_delivery:
+        _start_deliverer(app, settings)
     graph: GraphSource = app.state.graph
     graph.start_loading()
     try:
         yield
     finally:
-        runner = getattr(app.state, "runner", None)
-        if runner is not None:
-            runner.stop()
-            app.state.runner = None
+        for name in ("runner", "deliverer"):
+            background = getattr(app.state, name, None)
+            if background is not None:
+                background.stop()
+                setattr(app.state, name, None)
 
 
-def create_app(settings: Settings | None = None, *, start_worker: bool = True) -> FastAPI:
-    """The API on ``settings`` (default: from ``CAREROUTE_*``); the worker unless told not to."""
+def create_app(settings: Settings | None = None, *, start_worker: bool = True,
+               start_deliverer: bool | None = None) -> FastAPI:
+    """The API on ``settings`` (default: from ``CAREROUTE_*``); the worker unless told not to.
+
+    The webhook deliverer runs when ``start_deliverer`` (default: as
+    ``start_worker``) and ``settings.webhook_delivery`` are both true.
+    """
     settings = settings or get_settings()
     app = FastAPI(
         title="CareRoute",
@@ -138,6 +162,8 @@ def create_app(settings: Settings | None = None, *, start_worker: bool = True) -
     app.state.graph = GraphSource(settings)
     app.state.start_worker = start_worker
     app.state.runner = None
+    app.state.start_deliverer = start_worker if start_deliverer is None else start_deliverer
+    app.state.deliverer = None
     install_error_handlers(app)
     app.add_middleware(MetricsMiddleware)
     for name in ROUTERS:

@@ -11,6 +11,9 @@
 | CAREROUTE_MAX_TIME_LIMIT | 300 | largest time limit a client may ask for |
 | CAREROUTE_SOLVE_MAX_TIME_LIMIT | 30 | largest time limit of the synchronous POST /v1/solve |
 | CAREROUTE_TIMEZONE | UTC | the agency's time zone (default "now" of events) |
+| CAREROUTE_WEBHOOK_DELIVERY | true | POST webhook events from this API process |
+| CAREROUTE_WEBHOOK_POLL_S | 2 | seconds between two looks for due webhook deliveries |
+| CAREROUTE_WEBHOOK_TIMEOUT_S | 5 | seconds a webhook receiver has to answer one POST |
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEMO_OSM = Path(__file__).resolve().parent / "demo" / "columbus.drive.osm.bz2"
@@ -37,6 +41,9 @@ class Settings(BaseSettings):
     max_time_limit: float = 300.0
     solve_max_time_limit: float = 30.0
     timezone: str = "UTC"
+    webhook_delivery: bool = True
+    webhook_poll_s: float = Field(default=2.0, gt=0)
+    webhook_timeout_s: float = Field(default=5.0, gt=0, le=60)
 
 
 @lru_cache

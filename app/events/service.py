@@ -52,6 +52,7 @@ from app.plans.diff import diff_documents
 from app.settings import Settings
 from app.visits.schemas import VisitIn
 from app.visits.service import visit_rule_error
+from app.webhooks import service as webhooks
 
 #: Latest time of day the API accepts (s): a night shift may end the next day.
 LAST_SECOND = 172_800
@@ -178,6 +179,7 @@ def post_events(
                          body=ev.model_dump(mode="json", by_alias=True))
             for k, ev in enumerate(body.events)]
     repository.add_all(session, [job, *rows])
+    webhooks.job_state(session, job.id, "queued")
     _update_visit_rows(session, plan, body.events)
     record(session, who, "plan.events", "plan", [plan.id, *touched])
     return EventsAccepted(plan_id=plan.id, job_id=job.id, based_on=expected, now=now,

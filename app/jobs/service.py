@@ -12,6 +12,7 @@ from app.errors import ApiError
 from app.jobs import repository
 from app.jobs.schemas import JobOut
 from app.models import JobRow
+from app.webhooks import service as webhooks
 
 
 def new_id() -> str:
@@ -23,6 +24,7 @@ def create_plan_job(session: Session, plan_id: str, payload: dict[str, Any]) -> 
     row = JobRow(id=new_id(), kind="plan", plan_id=plan_id, state="queued", progress=0.0,
                  payload=payload, attempts=0)
     repository.add(session, row)
+    webhooks.job_state(session, row.id, "queued")
     return row
 
 
@@ -62,6 +64,7 @@ def cancel_job(session: Session, job_id: str, who: Principal) -> tuple[JobOut, b
         if row.state == "queued":
             if repository.cancel_queued(session, job_id, payload):
                 _plan_cancelled(session, row.plan_id)
+                webhooks.job_state(session, job_id, "cancelled")
                 session.expire(row)
                 return to_out(repository.get(session, job_id)), True  # type: ignore[arg-type]
         elif row.state == "running":

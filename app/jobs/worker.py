@@ -26,7 +26,9 @@ checker (violations fail the job, listed), measures the usual-care baseline,
 and stores the next plan version with the plan ``ready`` and the job
 ``succeeded`` in one transaction, fenced on its attempt number. A ``replan``
 job (events posted to a plan) is run by :func:`app.replan_job.run_replan`
-the same way.
+the same way. Each change of a job's state, and each plan version stored or
+failed, queues its webhook notifications in the transaction that makes it
+(:mod:`app.webhooks.service`).
 
 Cancelling (``POST /v1/jobs/{id}:cancel``): a queued job is cancelled at
 once; a running one gets ``cancel_requested`` and finishes as ``cancelled``
@@ -53,6 +55,7 @@ from app.models import PlanVersionRow
 from app.plans import repository as plans
 from app.plans.pipeline import Progress, compute_plan
 from app.settings import Settings
+from app.webhooks import service as webhooks
 
 log = logging.getLogger("careroute.jobs")
 
@@ -167,6 +170,7 @@ class EmbeddedRunner:
                 for job_id in jobs.oldest_queued(session, limit=free):
                     attempt = jobs.claim(session, job_id)
                     if attempt is not None:
+                        webhooks.job_state(session, job_id, "running")
                         claimed = (job_id, attempt)
                         break
             if claimed is None:
@@ -176,7 +180,7 @@ class EmbeddedRunner:
                 fut = self._pool.submit(run_job, job_id, attempt, self.settings.model_dump())
             except (BrokenProcessPool, RuntimeError):
                 with db.transaction(self._engine) as session:
-                    jobs.requeue(session, job_id, attempt, refund=True)
+                    _requeue(session, job_id, attempt, refund=True)
                 self._replace_pool()
                 return
             with self._lock:
@@ -216,7 +220,7 @@ class EmbeddedRunner:
             # the process died (crash, OOM, terminate at stop): queue the job again
             with db.transaction(self._engine) as session:
                 if stopping:
-                    jobs.requeue(session, info.job_id, info.attempt, refund=True)
+                    _requeue(session, info.job_id, info.attempt, refund=True)
                 else:
                     _requeue_or_fail(session, info.job_id, info.attempt,
                                      f"the worker process died ({type(exc).__name__})")
@@ -237,11 +241,35 @@ class EmbeddedRunner:
 def _requeue_or_fail(session: Any, job_id: str, attempt: int, why: str) -> None:
     if attempt >= MAX_ATTEMPTS:
         row = jobs.get(session, job_id)
-        if row is not None and jobs.finish(session, job_id, attempt, "failed",
-                                           error=f"{why}; gave up after {attempt} attempts"):
-            _plan_failed(session, row.plan_id)
+        if row is not None:
+            _end(session, job_id, attempt, "failed", row.plan_id,
+                 error=f"{why}; gave up after {attempt} attempts")
     else:
-        jobs.requeue(session, job_id, attempt)
+        _requeue(session, job_id, attempt)
+
+
+def _requeue(session: Any, job_id: str, attempt: int, *, refund: bool = False) -> bool:
+    """running (this attempt) -> queued, and its ``job.state`` notification."""
+    if not jobs.requeue(session, job_id, attempt, refund=refund):
+        return False
+    webhooks.job_state(session, job_id, "queued")
+    return True
+
+
+def _end(session: Any, job_id: str, attempt: int, state: str, plan_id: str | None, *,
+         error: str, payload: dict[str, Any] | None = None) -> bool:
+    """running (this attempt) -> failed or cancelled; False if the job was taken away.
+
+    The plan goes back to its last version (or failed), and webhooks hear of
+    it (``job.state``, and ``plan.failed`` for a failure) in the same transaction.
+    """
+    if not jobs.finish(session, job_id, attempt, state, error=error, payload=payload):
+        return False
+    _plan_failed(session, plan_id)
+    webhooks.job_state(session, job_id, state)
+    if state == "failed":
+        webhooks.plan_failed(session, plan_id, job_id)
+    return True
 
 
 def recover_running(engine: Any) -> list[str]:
@@ -377,8 +405,7 @@ def fail_job(engine: Any, job_id: str, attempt: int, plan_id: str | None,
     error = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
     log.warning("job %s failed: %s", job_id, type(exc).__name__)
     with db.transaction(engine) as session:
-        if jobs.finish(session, job_id, attempt, "failed", error=error):
-            _plan_failed(session, plan_id)
+        _end(session, job_id, attempt, "failed", plan_id, error=error)
 
 
 def store_result(engine: Any, job_id: str, attempt: int, plan_id: str | None, result: Any,
@@ -396,16 +423,14 @@ def store_result(engine: Any, job_id: str, attempt: int, plan_id: str | None, re
             return "skipped"
         payload = dict(row.payload or {})
         if payload.get("cancel_requested"):
-            if jobs.finish(session, job_id, attempt, "cancelled",
-                           error="cancelled while running; the result was not stored"):
-                _plan_failed(session, plan_id)
+            _end(session, job_id, attempt, "cancelled", plan_id,
+                 error="cancelled while running; the result was not stored")
             return "cancelled"
         if result.violations:
             lines = [f"{v['code']}: {v['message']}" for v in result.violations]
             payload["violations"] = result.violations
-            if jobs.finish(session, job_id, attempt, "failed", payload=payload,
-                           error=f"{broke} {len(lines)} rule(s): " + "; ".join(lines[:20])):
-                _plan_failed(session, plan_id)
+            _end(session, job_id, attempt, "failed", plan_id, payload=payload,
+                 error=f"{broke} {len(lines)} rule(s): " + "; ".join(lines[:20]))
             return "failed"
         if not jobs.finish(session, job_id, attempt, "succeeded"):
             return "skipped"  # taken away meanwhile: not ours to store
@@ -416,4 +441,7 @@ def store_result(engine: Any, job_id: str, attempt: int, plan_id: str | None, re
         plans.add(session, PlanVersionRow(
             plan_id=plan.id, version=plan.version, problem=result.problem,
             solution=result.solution, location_ids=result.location_ids))
+        # in this transaction: the version and its notifications commit together
+        webhooks.job_state(session, job_id, "succeeded")
+        webhooks.plan_version(session, plan.id, job_id)
     return "succeeded"

@@ -643,10 +643,10 @@ def test_migration_0002_matches_the_model(db_url: str, tmp_path: Any) -> None:
         diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert [d for d in diffs if "plan_events" in repr(d)] == []
     url = f"sqlite:///{tmp_path / 'm.sqlite3'}"
-    db.upgrade(url)
+    db.upgrade(url, "0002")
     assert db.current_revision(db.engine_for(url)) == "0002"
     command.downgrade(db.alembic_config(url), "0001")
     assert db.current_revision(db.engine_for(url)) == "0001"
-    db.upgrade(url)
+    db.upgrade(url, "0002")
     assert db.current_revision(db.engine_for(url)) == "0002"
     db.engine_for(url).dispose()

@@ -1,0 +1,1 @@
+"""Webhooks: plan and job notifications POSTed to subscribers, HMAC-signed, retried."""
