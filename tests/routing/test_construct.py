@@ -1,0 +1,38 @@
+"""Cheapest insertion and the repair of routes found under looser break rules."""
+
+from __future__ import annotations
+
+from routing import Break, construct
+from routing.diagnose import screen
+from routing.schedule import RouteTimer
+
+from .days import H, day, nurse, visit
+
+
+def test_repair_sheds_the_stop_that_blocks_a_break_and_reinserts_it_elsewhere() -> None:
+    """A visit over a's fixed 12:00 lunch leaves a's route and lands on b, who has no break."""
+    lunch = Break(12 * H, 12 * H, 1800)
+    p = day([nurse("a", breaks=(lunch,)), nurse("b", start=3)],
+            [visit("v1", 1, duration=3600, windows=((11 * H + 1800, 11 * H + 2700),)),
+             visit("v2", 2, windows=((9 * H, 10 * H),))])
+    timer = RouteTimer(p)
+    candidates, _ = screen(p, timer)
+    by_id = {v.id: v for v in p.visits}
+    orders = {"a": [by_id["v2"], by_id["v1"]]}
+    assert timer.time_route(p.clinician("a"), orders["a"]) is None
+    plan = construct.repair(p, timer, candidates, orders, {})
+    assert plan.where == {"v2": "a", "v1": "b"}
+
+
+def test_repair_keeps_routes_that_already_time() -> None:
+    """Routes that keep every rule come back as they went in."""
+    p = day([nurse("a", breaks=(Break(12 * H, 13 * H, 1800),))],
+            [visit(f"v{i}", i, duration=2 * H) for i in range(1, 4)])
+    timer = RouteTimer(p)
+    candidates, _ = screen(p, timer)
+    order = list(reversed(p.visits))
+    plan = construct.repair(p, timer, candidates, {"a": order}, {})
+    assert [v.id for v in plan.orders["a"]] == ["v3", "v2", "v1"]
+    # v3 08:03-10:03, v2 10:04-12:04, lunch from 12:04, then v1.
+    assert plan.break_gaps() == {"a": [2]}
+    assert [b.start for b in plan.timed["a"].breaks] == [12 * H + 240]
