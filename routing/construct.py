@@ -201,38 +201,69 @@ def repair(problem: Problem, timer: RouteTimer, candidates: Sequence[Visit],
             _, order, route = best
         if order and route is not None:
             plan.commit(clinician, order, route)
-    _drop_partial_groups(plan, fixed)
-    for group in linked_groups(problem):
-        if all(vid in plan.where for vid in group):
-            for vid in group:
-                route = plan.timed[plan.where[vid]]
-                plan.fixed_starts[vid] = next(s.start for s in route.stops if s.visit_id == vid)
+    keep_links(plan, fixed)
     return build(problem, timer, candidates, plan)
 
 
-def _drop_partial_groups(plan: Plan, fixed: Mapping[str, int]) -> None:
-    """Take out linked visits whose partners are not all on routes (together or not at all)."""
-    problem, timer = plan.problem, plan.timer
+def keep_links(plan: Plan, fixed: Mapping[str, int]) -> None:
+    """Keep linked visits together or not at all, and pin the starts of those kept.
+
+    A linked group leaves the plan when a member is not on a route or the
+    routes' starts break one of its links; the starts of the groups that stay
+    become ``plan.fixed_starts``. Routes are re-timed with ``fixed`` (the
+    starts linked visits should keep) as they lose stops.
+    """
+    problem = plan.problem
     changed = True
     while changed:
         changed = False
         for group in linked_groups(problem):
             inside = [vid for vid in group if vid in plan.where]
-            if not inside or len(inside) == len(group):
+            if not inside or (len(inside) == len(group) and _links_hold(plan, group)):
                 continue
             for vid in inside:
-                cid = plan.where.pop(vid)
-                clinician = problem.clinician(cid)
-                order = [v for v in plan.orders[cid] if v.id != vid]
-                route = timer.time_route(clinician, order, fixed_starts=fixed) if order else None
-                if route is None:
-                    for v in order:
-                        plan.where.pop(v.id, None)
-                    plan.orders.pop(cid, None)
-                    plan.timed.pop(cid, None)
-                else:
-                    plan.commit(clinician, order, route)
+                _take_out(plan, vid, fixed)
             changed = True
+    for group in linked_groups(problem):
+        if all(vid in plan.where for vid in group):
+            for vid in group:
+                plan.fixed_starts[vid] = _start(plan, vid)
+
+
+def _start(plan: Plan, visit_id: str) -> int:
+    route = plan.timed[plan.where[visit_id]]
+    return next(s.start for s in route.stops if s.visit_id == visit_id)
+
+
+def _links_hold(plan: Plan, group: list[str]) -> bool:
+    ids = set(group)
+    for link in plan.problem.links:
+        if not set(link.visit_ids) <= ids:
+            continue
+        if isinstance(link, Simultaneous):
+            who = [plan.where[vid] for vid in link.visit_ids]
+            if len({_start(plan, vid) for vid in link.visit_ids}) != 1 or len(set(who)) < len(who):
+                return False
+        elif not _link_holds(link, _start(plan, link.first), _start(plan, link.then)):
+            return False
+    return True
+
+
+def _take_out(plan: Plan, visit_id: str, fixed: Mapping[str, int]) -> None:
+    """Remove one visit from its route; a route that no longer times is emptied."""
+    cid = plan.where.pop(visit_id, None)
+    if cid is None:
+        return
+    clinician = plan.problem.clinician(cid)
+    order = [v for v in plan.orders[cid] if v.id != visit_id]
+    route = plan.timer.time_route(clinician, order, fixed_starts=fixed) if order else None
+    if route is None:
+        for v in order:
+            plan.where.pop(v.id, None)
+        plan.orders.pop(cid, None)
+        plan.timed.pop(cid, None)
+    else:
+        plan.commit(clinician, order, route)
 
 
 def _insert_group(plan: Plan, unit: list[Visit]) -> None:

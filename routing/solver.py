@@ -232,7 +232,8 @@ def solve(problem: Problem, params: SolverParams | None = None) -> Solution:
     timer = RouteTimer(problem)
     candidates, screened = screen(problem, timer)
 
-    start_plan = _warm_start(problem, timer, candidates, params.initial_routes)
+    start_plan = _warm_start(problem, timer, candidates, params.initial_routes,
+                             params.disruption)
     start = assemble(problem, timer, start_plan.orders, start_plan.fixed_starts, screened)
     best = start
     remaining = time_limit - (time.monotonic() - started)
@@ -254,8 +255,18 @@ Found = tuple[dict[str, list[Visit]], dict[str, int], dict[str, list[int]]]
 
 
 def _warm_start(problem: Problem, timer: RouteTimer, candidates: Sequence[Visit],
-                initial: Mapping[str, Sequence[str]] | None) -> construct.Plan:
+                initial: Mapping[str, Sequence[str]] | None,
+                disruption: Disruption | None = None) -> construct.Plan:
+    """The start plan: ``initial`` routes where they still time, then cheapest insertion.
+
+    Linked visits keep their previous starts where ``disruption`` knows them;
+    a linked group that cannot stay together leaves the routes and is
+    inserted again as a group.
+    """
     plan = construct.Plan(problem, timer)
+    previous = disruption.previous if disruption is not None else {}
+    fixed = {vid: previous[vid][1] for group in linked_groups(problem) for vid in group
+             if vid in previous}
     if initial:
         allowed = {v.id for v in candidates}
         for cid, vids in initial.items():
@@ -265,12 +276,16 @@ def _warm_start(problem: Problem, timer: RouteTimer, candidates: Sequence[Visit]
                 continue
             order = [problem.visit(v) for v in vids
                      if v in allowed and problem.can_serve(clinician, problem.visit(v))]
-            route = timer.time_route(clinician, order)
+            # Promised linked starts may no longer hold (a delay): then time freely
+            # and let keep_links take out the groups whose links break.
+            route = (timer.time_route(clinician, order, fixed_starts=fixed)
+                     or timer.time_route(clinician, order))
             while order and route is None:
                 order.pop()
                 route = timer.time_route(clinician, order)
             if order and route is not None:
                 plan.commit(clinician, order, route)
+        construct.keep_links(plan, {})
     return construct.build(problem, timer, candidates, plan)
 
 

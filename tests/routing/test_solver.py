@@ -285,3 +285,15 @@ def test_kpis_are_attached() -> None:
     """Every solution carries the KPI set the checker recomputes."""
     sol = feasible(day([nurse("a")], [visit("v", 1)]), ortools)
     assert sol.kpis["visits_assigned"] == 1 and sol.kpis["travel_time"] == 120
+
+
+def test_warm_start_keeps_a_two_person_visit_together() -> None:
+    """Previous routes timed one by one would start a two-person visit apart; the start
+    plan (what solve returns with no time to search) still starts both together."""
+    p = day([nurse("a"), nurse("b", start=20)],
+            [visit("s1", 5), visit("s2", 5)],
+            links=(Simultaneous(("s1", "s2")),))
+    sol = solve(p, SolverParams(time_limit=0.0, initial_routes={"a": ["s1"], "b": ["s2"]}))
+    assert check(p, sol) == []
+    starts = {s.visit_id: s.start for r in sol.routes for s in r.stops}
+    assert starts["s1"] == starts["s2"]
