@@ -9,6 +9,7 @@ linked visits). JSON reading and writing lives in :mod:`routing.io`.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -22,6 +23,11 @@ MAX_SECONDS = 2**31 - 1
 
 
 def _non_negative(value: int, field_name: str, obj_id: str | None) -> None:
+    # Times are whole seconds everywhere (the JSON reader already insists; this
+    # catches a float built in Python, which OR-Tools would silently truncate).
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise InvalidProblem(field_name, f"must be a whole number, got {value!r}",
+                             obj_id=obj_id)
     if value < 0:
         raise InvalidProblem(field_name, f"must be >= 0, got {value}", obj_id=obj_id)
     if value > MAX_SECONDS:

@@ -419,8 +419,9 @@ class _Model:
         self.break_node_of: dict[int, tuple[int, int]] = {}  # node -> (vehicle, break)
         if break_nodes:
             for k, c in enumerate(clinicians):
-                for j in range(len(c.breaks)):
-                    self.break_node_of[nv + len(self.break_node_of)] = (k, j)
+                for j, brk in enumerate(c.breaks):
+                    if brk.earliest_start < c.latest_end:  # else the day never reaches it
+                        self.break_node_of[nv + len(self.break_node_of)] = (k, j)
         nb = len(self.break_node_of)
         self.starts = [nv + nb + 2 * k for k in range(nc)]
         self.ends = [nv + nb + 2 * k + 1 for k in range(nc)]

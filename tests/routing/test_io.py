@@ -374,3 +374,11 @@ def test_load_solution_invalid_json(tmp_path: Path) -> None:
     path.write_text("routes: []")
     with pytest.raises(InvalidSolution, match="s.json"):
         load_solution(path)
+
+
+def test_a_float_window_built_in_python_is_refused() -> None:
+    """Visit(time_windows=((9.5, 10),)) raises a ValueError naming the field and the visit."""
+    from routing import Visit
+
+    with pytest.raises(ValueError, match=r"time_windows\[0\].*v-1|v-1.*time_windows\[0\]"):
+        Visit(id="v-1", location=0, duration=60, time_windows=((9.5, 10),))

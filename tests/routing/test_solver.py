@@ -297,3 +297,11 @@ def test_warm_start_keeps_a_two_person_visit_together() -> None:
     assert check(p, sol) == []
     starts = {s.visit_id: s.start for r in sol.routes for s in r.stops}
     assert starts["s1"] == starts["s2"]
+
+
+def test_a_break_the_day_never_reaches_is_ignored() -> None:
+    """A lunch window after the shift's latest end neither fails the model nor is taken."""
+    p = day([nurse("a", shift=(8 * H, 12 * H), breaks=(Break(20 * H, 22 * H, 1800),))],
+            [visit("v", 1)])
+    sol = feasible(p, ortools)
+    assert who(sol, "v") == "a" and sol.routes[0].breaks == ()
