@@ -55,6 +55,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
@@ -340,13 +341,17 @@ def _search(
         if assignment is not None:
             return result(model, assignment)
         log.info("iterated local search found no first solution; guided local search instead")
-        time_limit -= time.monotonic() - began
-        if time_limit <= 0.05:
+        if time_limit - (time.monotonic() - began) <= 0.05:
             return None
     model = _Model(problem, timer, candidates, params.disruption, break_nodes=nodes)
-    search = _search_parameters(time_limit, params, ils=False)
+    search = _search_parameters(time_limit - (time.monotonic() - began), params, ils=False)
     _report_progress(model, params, began)
     initial = model.read_routes(start.orders, search, start.timed)
+    # Building the model and reading the routes count against the time limit too.
+    left = time_limit - (time.monotonic() - began)
+    if left <= 0.05:
+        return None
+    search.time_limit.FromMilliseconds(max(1, int(left * 1000)))
     if initial is not None:
         assignment = model.routing.SolveFromAssignmentWithParameters(initial, search)
     else:
@@ -367,7 +372,7 @@ ILS_INITIAL_TEMPERATURE = 300.0
 ILS_FINAL_TEMPERATURE = 1.0
 
 
-def _search_parameters(time_limit: float, params: SolverParams, *, ils: bool) -> object:
+def _search_parameters(time_limit: float, params: SolverParams, *, ils: bool) -> Any:
     enums = routing_enums_pb2
     search = pywrapcp.DefaultRoutingSearchParameters()
     search.time_limit.FromMilliseconds(max(1, int(time_limit * 1000)))
