@@ -214,15 +214,17 @@ def keep_links(plan: Plan, fixed: Mapping[str, int]) -> None:
     starts linked visits should keep) as they lose stops.
     """
     problem = plan.problem
+    pins = dict(fixed)
     changed = True
     while changed:
         changed = False
         for group in linked_groups(problem):
             inside = [vid for vid in group if vid in plan.where]
-            if not inside or (len(inside) == len(group) and _links_hold(plan, group)):
+            if not inside or (len(inside) == len(group) and _align(plan, group, pins)):
                 continue
             for vid in inside:
-                _take_out(plan, vid, fixed)
+                pins.pop(vid, None)
+                _take_out(plan, vid, pins)
             changed = True
     for group in linked_groups(problem):
         if all(vid in plan.where for vid in group):
@@ -233,6 +235,48 @@ def keep_links(plan: Plan, fixed: Mapping[str, int]) -> None:
 def _start(plan: Plan, visit_id: str) -> int:
     route = plan.timed[plan.where[visit_id]]
     return next(s.start for s in route.stops if s.visit_id == visit_id)
+
+
+#: Rounds of moving linked starts towards each other before a group is given up.
+ALIGN_ROUNDS = 4
+
+
+def _align(plan: Plan, group: list[str], pins: dict[str, int]) -> bool:
+    """Make the group's links hold by delaying starts (waiting at the door); False if not.
+
+    Routes timed one by one start a two-person visit whenever each clinician
+    gets there; the earlier one waits for the later (a precedence's second
+    visit for its gap, or its first visit for the max gap). ``pins`` holds
+    the starts fixed so far and gains the ones set here.
+    """
+    problem, timer = plan.problem, plan.timer
+    ids = set(group)
+    links = [lk for lk in problem.links if set(lk.visit_ids) <= ids]
+    for _ in range(ALIGN_ROUNDS):
+        if _links_hold(plan, group):
+            return True
+        want: dict[str, int] = {}
+        for link in links:
+            if isinstance(link, Simultaneous):
+                latest = max(_start(plan, vid) for vid in link.visit_ids)
+                want.update({vid: latest for vid in link.visit_ids
+                             if _start(plan, vid) != latest})
+            else:
+                a, b = _start(plan, link.first), _start(plan, link.then)
+                if b - a < link.min_gap:
+                    want[link.then] = a + link.min_gap
+                elif link.max_gap is not None and b - a > link.max_gap:
+                    want[link.first] = b - link.max_gap
+        if not want:
+            return False
+        pins.update(want)
+        for cid in {plan.where[vid] for vid in want}:
+            clinician = problem.clinician(cid)
+            route = timer.time_route(clinician, plan.orders[cid], fixed_starts=pins)
+            if route is None:
+                return False
+            plan.commit(clinician, plan.orders[cid], route)
+    return _links_hold(plan, group)
 
 
 def _links_hold(plan: Plan, group: list[str]) -> bool:
