@@ -41,7 +41,15 @@ from app.plans import repository as plans
 from app.plans.pipeline import Progress, plan_document, solution_md
 from app.problem_builder import LOCATION_UNREACHABLE
 from app.settings import Settings
-from routing.replan import DayState, ReplanResult, replan
+from routing.replan import (
+    DayState,
+    ReplanResult,
+    cannot_work_on,
+    keep_unchanged_routes,
+    locked_visits,
+    replan,
+    without_clinicians,
+)
 
 log = logging.getLogger("careroute.jobs")
 
@@ -152,18 +160,16 @@ def compute_replan(
             warnings.append({"code": "position_unreachable", "clinician_id": cid,
                              "detail": f"the position reported at {ev.body['at']} was not "
                                        f"used: {placed.unreachable.get(label, 'unknown')}"})
-    # Clinicians who cannot work any more today leave the remaining-day problem:
-    # their preferences and exclusions stop mattering, their pins cannot be kept.
-    shift_over = {c["id"] for c in problem["clinicians"]
-                  if c["shift_end"] + c.get("max_overtime", 0) <= now}
-    off = shift_over | {cid for cid, ev in _sick_calls(events).items() if ev <= now}
     full = routing.problem_from_dict(problem)
     state = day_state(full, document, events, now=now, positions=positions)
     previous = previous_solution(full, document, state)
-    # Sick calls are reported here with the patient ids the plan needs;
-    # routing.replan drops anyone else who cannot work on (a delay past the shift).
-    _without_clinicians(problem, off, _locked_ids(previous, state), excluded, now)
-    full = routing.problem_from_dict(problem)
+    # Clinicians who cannot work any more today (shift over, sick call) leave the
+    # open visits' preferences, exclusions and pins; visits pinned to them are
+    # reported here with the patient ids the plan needs. routing.replan drops
+    # anyone else who cannot work on (a delay past the shift).
+    full, pinned = without_clinicians(full, cannot_work_on(full, state),
+                                      locked=locked_visits(previous, state), now=now)
+    _store_without_clinicians(problem, full, pinned, excluded)
     previous = previous_solution(full, document, state)
     progress.solving(time_limit)
     result = replan(full, previous, state, time_limit=time_limit)
@@ -202,103 +208,23 @@ def compute_replan(
                      violations=violations, locked=locked)
 
 
-def _sick_calls(events: Sequence[Event]) -> dict[str, int]:
-    """Clinician id -> the earliest ``from`` of their ``clinician_unavailable`` events."""
-    out: dict[str, int] = {}
-    for ev in events:
-        if ev.type == "clinician_unavailable":
-            cid = ev.body["clinician_id"]
-            out[cid] = min(ev.body["from"], out.get(cid, ev.body["from"]))
-    return out
-
-
-def _locked_ids(previous: routing.Solution, state: DayState) -> set[str]:
-    """The visits :func:`routing.replan.replan` will lock (see :func:`previous_solution`)."""
-    locked = set()
-    for route in previous.routes:
-        cutoff = min(state.now, state.unavailable.get(route.clinician_id, state.now))
-        for s in route.stops:
-            if (s.visit_id in state.completed or s.visit_id in state.started
-                    or (s.start < cutoff and s.visit_id not in state.not_started)):
-                locked.add(s.visit_id)
-            else:
-                break
-    return locked
-
-
-def _without_clinicians(problem: dict[str, Any], off: set[str], locked: set[str],
-                        excluded: dict[str, dict[str, Any]], now: int) -> None:
-    """Take clinicians who cannot work on out of the open visits' preferences, exclusions
-    and pins (in place); a visit pinned to one is unassigned ``pinned_clinician_unavailable``.
+def _store_without_clinicians(problem: dict[str, Any], changed: routing.Problem,
+                              pinned: Sequence[routing.Unassigned],
+                              excluded: dict[str, dict[str, Any]]) -> None:
+    """Make the stored problem (in place) what :func:`routing.replan.without_clinicians`
+    made of it: the pinned visits out (listed in ``excluded``), the names it took out gone.
     """
-    if not off:
-        return
-    pinned = set()
+    patients = {v["id"]: v.get("patient_id") for v in problem["visits"]}
+    for u in pinned:
+        excluded[u.visit_id] = {"visit_id": u.visit_id, "reason": u.reason,
+                                "detail": u.detail, "patient_id": patients.get(u.visit_id)}
+    remove_visits(problem, {u.visit_id for u in pinned})
     for v in problem["visits"]:
-        if v["id"] in locked:
-            continue
-        if v.get("pinned_clinician") in off:
-            pinned.add(v["id"])
-            excluded[v["id"]] = {
-                "visit_id": v["id"], "reason": "pinned_clinician_unavailable",
-                "detail": f"pinned to {v['pinned_clinician']}, who cannot work after {now}",
-                "patient_id": v.get("patient_id")}
+        kept = changed.visit(v["id"])
         for name in ("preferred_clinicians", "excluded_clinicians"):
-            v[name] = [c for c in v.get(name) or [] if c not in off]
-    remove_visits(problem, pinned)
-
-
-def keep_unchanged_routes(
-    problem: routing.Problem, before: routing.Solution, result: ReplanResult, *,
-    quiet: set[str], now: int,
-) -> tuple[ReplanResult, set[str]]:
-    """Keep the previous timing of each route whose visits and their order did not change.
-
-    The re-plan times the remaining day afresh from ``now`` (as early as it
-    can), which would move the promised times of clinicians nothing happened
-    to. A clinician's previous route is kept, verbatim, when:
-
-    * the clinician is ``quiet`` (no new event about them);
-    * the re-plan gives them the same visits in the same order;
-    * the stops that have happened are as they were (no actual times reported
-      that differ from the plan), and the others still start after ``now``;
-    * none of their visits is linked to another visit (its partner's time
-      may have moved);
-    * the independent checker finds nothing wrong with the kept route in the
-      changed day.
-
-    Returns the result with the merged day changed, and the kept clinicians.
-    """
-    old = {r.clinician_id: r for r in before.routes}
-    linked = {vid for link in problem.links for vid in link.visit_ids}
-    candidates: dict[str, routing.Route] = {}
-    for route in result.solution.routes:
-        was = old.get(route.clinician_id)
-        if was is None or route.clinician_id not in quiet:
-            continue
-        if [s.visit_id for s in was.stops] != [s.visit_id for s in route.stops]:
-            continue
-        if was == route or any(s.visit_id in linked for s in route.stops):
-            continue
-        if all((a.start, a.end) == (b.start, b.end) if a.visit_id in result.locked
-               else a.start >= now for a, b in zip(was.stops, route.stops, strict=True)):
-            candidates[route.clinician_id] = was
-    if not candidates:
-        return result, set()
-
-    def merged_with(kept: dict[str, routing.Route]) -> routing.Solution:
-        routes = tuple(kept.get(r.clinician_id, r) for r in result.solution.routes)
-        return routing.Solution(routes, result.solution.unassigned)
-
-    wrong = {v.clinician_id for v in routing.check(problem, merged_with(candidates))
-             if v.clinician_id in candidates}
-    kept = {cid: r for cid, r in candidates.items() if cid not in wrong}
-    if not kept:
-        return result, set()
-    merged = merged_with(kept)
-    merged = routing.Solution(merged.routes, merged.unassigned,
-                              routing.compute_kpis(problem, merged))
-    return replace(result, solution=merged), set(kept)
+            names = list(getattr(kept, name))
+            if names != list(v.get(name) or []):
+                v[name] = names
 
 
 def day_state(

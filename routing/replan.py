@@ -10,15 +10,22 @@ problem (:attr:`ReplanResult.remaining_problem`) whose warm start is the
 previous plan and whose objective adds a disruption cost for moving a visit
 to another clinician or shifting a promised start beyond a tolerance.
 
+Around it, the steps a caller (the service's re-plan job, the re-optimisation
+benchmark) takes on a routing :class:`Problem`: :func:`without_visits` for
+cancellations, :func:`cannot_work_on` and :func:`without_clinicians` for
+clinicians who have gone for the day, and :func:`keep_unchanged_routes`,
+which keeps the promised times of routes the re-plan left as they were.
+
 :func:`what_if` answers a dispatcher's phone call: the best places to fit one
 more visit into the current plan, without a re-solve.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from .check import check
 from .diagnose import linked_groups
 from .kpis import compute_kpis
 from .model import (
@@ -107,6 +114,7 @@ def replan(
     *,
     time_limit: float | None = None,
     disruption: Disruption | None = None,
+    from_scratch: bool = False,
 ) -> ReplanResult:
     """Re-solve the rest of the day from ``state.now``; see the module docstring.
 
@@ -122,6 +130,11 @@ def replan(
         Seconds of search (default: ``problem.options.time_limit``).
     disruption
         Disruption weights; the ``previous`` promises are filled in here.
+    from_scratch
+        Ignore what ``previous`` promised for the rest of the day: no
+        disruption cost, no "not earlier than promised" windows, no warm
+        start. Only what has happened is kept (locked stops, restarts). The
+        reference a re-plan is measured against (``bench.reoptimise``).
 
     Returns
     -------
@@ -151,8 +164,9 @@ def replan(
         if reduced is not None:
             clinicians.append(reduced)
     working = {c.id for c in clinicians}
-    promises = {s.visit_id: (r.clinician_id, s.start) for r in previous.routes
-                for s in r.stops if s.visit_id not in locked_ids and s.visit_id in visit_ids}
+    promises = {} if from_scratch else {
+        s.visit_id: (r.clinician_id, s.start) for r in previous.routes
+        for s in r.stops if s.visit_id not in locked_ids and s.visit_id in visit_ids}
     disruption = replace(disruption or Disruption(previous={}), previous=promises)
     pinned_away: list[Unassigned] = []
     remaining_visits = []
@@ -185,13 +199,14 @@ def replan(
                   if not any(vid in locked_ids or vid in pinned_ids for vid in link.visit_ids))
     remaining = replace(problem, clinicians=tuple(clinicians), visits=tuple(remaining_visits),
                         links=links)
-    initial = {
+    initial = None if from_scratch else {
         r.clinician_id: [s.visit_id for s in r.stops
                          if s.visit_id not in locked_ids and s.visit_id in visit_ids]
         for r in previous.routes if r.clinician_id in working
     }
     solved = solve(remaining, SolverParams(
-        time_limit=time_limit, initial_routes=initial, disruption=disruption))
+        time_limit=time_limit, initial_routes=initial,
+        disruption=None if from_scratch else disruption))
     remaining_solution = solved
     solution = _merge(problem, remaining, remaining_solution, locked, breaks_taken, route_of,
                       timer)
@@ -307,6 +322,156 @@ def _merge(
             distance=distance, overtime=max(0, end_time - c.shift_end)))
     merged = Solution(tuple(routes), solved.unassigned)
     return Solution(merged.routes, merged.unassigned, compute_kpis(problem, merged))
+
+
+def without_visits(problem: Problem, visit_ids: Collection[str]) -> Problem:
+    """``problem`` without ``visit_ids`` and the links that tie them to other visits.
+
+    The other visits of such a link stay, as ordinary visits: a cancelled half
+    of a two-person visit does not cancel the patient's other half.
+    """
+    gone = set(visit_ids)
+    if not gone:
+        return problem
+    return replace(
+        problem,
+        visits=tuple(v for v in problem.visits if v.id not in gone),
+        links=tuple(link for link in problem.links if not set(link.visit_ids) & gone))
+
+
+def cannot_work_on(problem: Problem, state: DayState) -> set[str]:
+    """Clinicians who can do nothing more after ``state.now``: shift over, or a sick call.
+
+    A shift is over when its end plus the allowed overtime is at or before
+    ``now``; a sick call counts from its ``unavailable`` time. (A delay that
+    runs past the shift also ends the day; :func:`replan` finds those itself.)
+    """
+    return {c.id for c in problem.clinicians
+            if c.shift_end + c.max_overtime <= state.now
+            or (c.id in state.unavailable and state.unavailable[c.id] <= state.now)}
+
+
+def locked_visits(previous: Solution, state: DayState) -> set[str]:
+    """The visits of ``previous`` that :func:`replan` will lock for ``state``.
+
+    Each route's prefix of completed and started visits and of visits planned
+    to start before ``now`` (before a sick call, if earlier), as
+    :func:`_locked_stops` reads it; ``previous`` must already be without
+    cancelled visits.
+    """
+    locked = set()
+    for route in previous.routes:
+        cutoff = min(state.now, state.unavailable.get(route.clinician_id, state.now))
+        for s in route.stops:
+            if (s.visit_id in state.completed or s.visit_id in state.started
+                    or (s.start < cutoff and s.visit_id not in state.not_started)):
+                locked.add(s.visit_id)
+            else:
+                break
+    return locked
+
+
+def without_clinicians(
+    problem: Problem, off: Collection[str], *, locked: Collection[str], now: int,
+) -> tuple[Problem, tuple[Unassigned, ...]]:
+    """The day with clinicians ``off`` taken out of the open visits' names.
+
+    Visits not in ``locked`` lose ``off`` clinicians from their preferred and
+    excluded clinicians; a visit pinned to one of them is taken out of the
+    problem (with its links, as :func:`without_visits`) and returned as
+    unassigned ``pinned_clinician_unavailable``. Locked visits happened as
+    they happened and keep their names. The clinicians themselves stay (their
+    locked stops are part of the day).
+
+    Returns
+    -------
+    tuple
+        The changed problem (``problem`` itself when ``off`` is empty), and the
+        visits taken out, in problem order.
+    """
+    if not off:
+        return problem, ()
+    gone = set(off)
+    visits: list[Visit] = []
+    pinned: list[Unassigned] = []
+    for v in problem.visits:
+        if v.id not in locked:
+            if v.pinned_clinician in gone:
+                pinned.append(Unassigned(
+                    v.id, "pinned_clinician_unavailable",
+                    f"pinned to {v.pinned_clinician}, who cannot work after {now}"))
+            v = replace(
+                v,
+                preferred_clinicians=tuple(c for c in v.preferred_clinicians if c not in gone),
+                excluded_clinicians=tuple(c for c in v.excluded_clinicians if c not in gone))
+        visits.append(v)
+    changed = replace(problem, visits=tuple(visits))
+    return without_visits(changed, {u.visit_id for u in pinned}), tuple(pinned)
+
+
+def keep_unchanged_routes(
+    problem: Problem, before: Solution, result: ReplanResult, *,
+    quiet: Collection[str], now: int,
+) -> tuple[ReplanResult, set[str]]:
+    """Keep the previous timing of each route whose visits and their order did not change.
+
+    The re-plan times the remaining day afresh from ``now`` (as early as it
+    can), which would move the promised times of clinicians nothing happened
+    to. A clinician's previous route is kept, verbatim, when:
+
+    * the clinician is ``quiet`` (no new event about them);
+    * the re-plan gives them the same visits in the same order;
+    * the stops that have happened are as they were (no actual times reported
+      that differ from the plan), and the others still start after ``now``;
+    * none of their visits is linked to another visit (its partner's time
+      may have moved);
+    * the independent checker finds nothing wrong with the kept route in the
+      changed day.
+
+    Parameters
+    ----------
+    problem
+        The whole day, as given to :func:`replan`.
+    before
+        The plan as the clinicians and patients were told it.
+    result
+        What :func:`replan` returned.
+
+    Returns
+    -------
+    tuple
+        The result with its merged day (``solution``) changed, and the kept
+        clinicians. ``remaining_solution`` is left as the re-plan timed it.
+    """
+    old = {r.clinician_id: r for r in before.routes}
+    linked = {vid for link in problem.links for vid in link.visit_ids}
+    candidates: dict[str, Route] = {}
+    for route in result.solution.routes:
+        was = old.get(route.clinician_id)
+        if was is None or route.clinician_id not in quiet:
+            continue
+        if [s.visit_id for s in was.stops] != [s.visit_id for s in route.stops]:
+            continue
+        if was == route or any(s.visit_id in linked for s in route.stops):
+            continue
+        if all((a.start, a.end) == (b.start, b.end) if a.visit_id in result.locked
+               else a.start >= now for a, b in zip(was.stops, route.stops, strict=True)):
+            candidates[route.clinician_id] = was
+    if not candidates:
+        return result, set()
+
+    def merged_with(kept: Mapping[str, Route]) -> Solution:
+        routes = tuple(kept.get(r.clinician_id, r) for r in result.solution.routes)
+        return Solution(routes, result.solution.unassigned)
+
+    wrong = {v.clinician_id for v in check(problem, merged_with(candidates))
+             if v.clinician_id in candidates}
+    kept = {cid: r for cid, r in candidates.items() if cid not in wrong}
+    if not kept:
+        return result, set()
+    merged = merged_with(kept)
+    merged = Solution(merged.routes, merged.unassigned, compute_kpis(problem, merged))
+    return replace(result, solution=merged), set(kept)
 
 
 @dataclass(frozen=True)

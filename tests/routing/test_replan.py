@@ -6,8 +6,15 @@ from dataclasses import replace
 
 import pytest
 
-from routing import Problem, Solution, SolverParams, check, solve
-from routing.replan import DayState, replan, what_if
+from routing import Problem, Simultaneous, Solution, SolverParams, check, solve
+from routing.replan import (
+    DayState,
+    cannot_work_on,
+    replan,
+    what_if,
+    without_clinicians,
+    without_visits,
+)
 
 from .days import H, day, nurse, visit
 
@@ -175,3 +182,50 @@ def test_what_if_fits_an_idle_clinician_after_now() -> None:
     options = what_if(p2, plan, extra, now=11 * H, k=5)
     assert any(o.clinician_id == "idle" for o in options)
     assert all(o.start >= 11 * H for o in options)
+
+
+def test_without_visits_keeps_the_linked_partner() -> None:
+    """A cancelled half of a two-person visit goes with its link; the other half stays."""
+    p = day([nurse("a"), nurse("b", start=2)], [visit("x", 1), visit("y", 1), visit("z", 3)],
+            links=(Simultaneous(("x", "y")),))
+    q = without_visits(p, {"x"})
+    assert [v.id for v in q.visits] == ["y", "z"] and q.links == ()
+    assert without_visits(p, set()) is p
+
+
+def test_cannot_work_on_is_shift_over_or_a_sick_call_by_now() -> None:
+    """Shift (with overtime) over at now, or sick from now or earlier; a later sick call not yet."""
+    p = day([nurse("early", shift=(7 * H, 11 * H)), nurse("sick"), nurse("later"),
+             nurse("fine")], [visit("x", 1)])
+    state = DayState(now=11 * H, unavailable={"sick": 10 * H, "later": 12 * H})
+    assert cannot_work_on(p, state) == {"early", "sick"}
+
+
+def test_without_clinicians_drops_names_and_pins_of_open_visits_only() -> None:
+    """Open visits lose the absent clinician; one pinned to them is unassigned; locked ones stay."""
+    p = day([nurse("sick"), nurse("well", start=2)], [
+        visit("pref", 3, preferred_clinicians=("sick",)),
+        visit("excl", 4, excluded_clinicians=("sick",)),
+        visit("pin", 5, pinned_clinician="sick"),
+        visit("done", 6, preferred_clinicians=("sick",))])
+    q, gone = without_clinicians(p, {"sick"}, locked={"done"}, now=10 * H)
+    assert [(u.visit_id, u.reason) for u in gone] == [("pin", "pinned_clinician_unavailable")]
+    assert [v.id for v in q.visits] == ["pref", "excl", "done"]
+    assert q.visit("pref").preferred_clinicians == ()
+    assert q.visit("excl").excluded_clinicians == ()
+    assert q.visit("done").preferred_clinicians == ("sick",)
+    assert without_clinicians(p, set(), locked=set(), now=10 * H) == (p, ())
+
+
+def test_from_scratch_keeps_history_but_no_promises(morning) -> None:
+    """From scratch: the same locked stops, the visits' own windows, no promise narrowing."""
+    p, plan = morning
+    now = 10 * H
+    kept = replan(p, plan, DayState(now=now), time_limit=0.5)
+    fresh = replan(p, plan, DayState(now=now), time_limit=0.5, from_scratch=True)
+    assert fresh.locked == kept.locked
+    assert check(fresh.remaining_problem, fresh.remaining_solution) == []
+    for v in fresh.remaining_problem.visits:
+        assert v.time_windows == p.visit(v.id).time_windows
+    assert any(v.time_windows != p.visit(v.id).time_windows
+               for v in kept.remaining_problem.visits)
