@@ -17,8 +17,10 @@
    re-plan stay locked exactly as they were.
 4. :func:`routing.replan.replan` re-solves the rest of the day with the
    previous routes as the warm start; :func:`routing.check` must accept the
-   remaining-day solution against the remaining-day problem (violations fail
-   the job, listed).
+   remaining-day solution against the remaining-day problem, and
+   :func:`routing.replan.check_day` the merged day (history + re-plan)
+   against the whole day (violations fail the job, listed; the whole day's
+   prefixed ``whole day:``).
 5. Store version N+1: the changed full problem, and the merged day as a plan
    document with the extras of version 1 (stop ``patient_id``, ``location``,
    leg ``polyline``; the legs after a restart start where the clinician
@@ -45,6 +47,7 @@ from routing.replan import (
     DayState,
     ReplanResult,
     cannot_work_on,
+    check_day,
     keep_unchanged_routes,
     locked_visits,
     replan,
@@ -183,6 +186,9 @@ def compute_replan(
     found = routing.check(result.remaining_problem, result.remaining_solution)
     violations = [{"code": v.code, "message": v.message, "clinician_id": v.clinician_id,
                    "visit_id": v.visit_id} for v in found]
+    violations += [{"code": v.code, "message": f"whole day: {v.message}",
+                    "clinician_id": v.clinician_id, "visit_id": v.visit_id}
+                   for v in check_day(full, result)]
 
     legs = _legs(graph, problem, result, max_snap_m)
     progress.at(0.97)

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from .check import check
+from .check import Violation, check
 from .diagnose import linked_groups
 from .kpis import compute_kpis
 from .model import (
@@ -33,9 +33,11 @@ from .model import (
     Break,
     BreakTaken,
     Clinician,
+    Link,
     Precedence,
     Problem,
     Route,
+    Simultaneous,
     Solution,
     Stop,
     Unassigned,
@@ -84,26 +86,49 @@ class ReplanResult:
     remaining_problem: Problem
     remaining_solution: Solution
     locked: frozenset[str]
+    #: Locked visits whose times were reported (completed, started), not planned.
+    reported: frozenset[str] = frozenset()
 
 
 def _locked_stops(problem: Problem, route: Route, state: DayState) -> list[Stop]:
-    """The prefix of ``route`` that has happened (or is under way) by ``state.now``."""
+    """The prefix of ``route`` that has happened (or is under way) by ``state.now``.
+
+    Reported times (completed, started) are kept as reported. A stop locked
+    only because it was planned to start before ``now`` is assumed to have
+    happened as planned, but no earlier than the reported stops before it
+    allow (arrival after the previous end, buffer and drive); pushed to
+    ``now`` or later, it has not started and is not locked. Each leg is the
+    matrix leg from the stop before it in this order.
+    """
     cutoff = min(state.now, state.unavailable.get(route.clinician_id, state.now))
+    matrix = problem.require_matrix()
+    c = problem.clinician(route.clinician_id)
+    visit_ids = {v.id for v in problem.visits}
+    prev, ready = c.start_location, route.start_time
     out: list[Stop] = []
     for s in route.stops:
-        if s.visit_id not in {v.id for v in problem.visits}:
+        if s.visit_id not in visit_ids:
             break  # cancelled
+        v = problem.visit(s.visit_id)
+        travel = matrix.durations[prev][v.location]
+        earliest = ready + travel
         if s.visit_id in state.completed:
             start, end = state.completed[s.visit_id]
         elif s.visit_id in state.started:
             start = state.started[s.visit_id]
-            end = start + problem.visit(s.visit_id).duration
+            end = start + v.duration
         elif s.start < cutoff and s.visit_id not in state.not_started:
-            start, end = s.start, s.end
+            start = max(s.start, earliest)
+            if start >= cutoff:
+                break
+            end = start + v.duration
         else:
             break
-        arrival = min(s.arrival, start)
-        out.append(replace(s, arrival=arrival, start=start, end=end, wait=start - arrival))
+        arrival = min(max(s.arrival, earliest), start)
+        distance = None if matrix.distances is None else matrix.distances[prev][v.location]
+        out.append(replace(s, arrival=arrival, start=start, end=end, wait=start - arrival,
+                           travel_time=travel, distance=distance))
+        prev, ready = v.location, end + c.buffer_after_visit
     return out
 
 
@@ -160,7 +185,9 @@ def replan(
     timer = RouteTimer(problem)
     clinicians = []
     for c in problem.clinicians:
-        reduced = _restart(problem, c, locked.get(c.id, []), breaks_taken.get(c.id, []), state)
+        reduced, before_delay = _restart(problem, c, locked.get(c.id, []),
+                                         breaks_taken.get(c.id, []), state)
+        breaks_taken[c.id] = breaks_taken.get(c.id, []) + before_delay
         if reduced is not None:
             clinicians.append(reduced)
     working = {c.id for c in clinicians}
@@ -178,8 +205,11 @@ def replan(
                 v.id, "pinned_clinician_unavailable",
                 f"pinned to {v.pinned_clinician}, who cannot work the rest of the day"))
             continue
-        v = _still_open(problem, v, locked_start)
-        v = _not_before_promise(v, promises.get(v.id), disruption.shift_tolerance_s)
+        still = _still_open(problem, v, locked_start, state.now)
+        if isinstance(still, Unassigned):
+            pinned_away.append(still)
+            continue
+        v = _not_before_promise(still, promises.get(v.id), disruption.shift_tolerance_s)
         remaining_visits.append(replace(
             v,
             preferred_clinicians=tuple(c for c in v.preferred_clinicians if c in working),
@@ -192,11 +222,10 @@ def replan(
                 if vid not in pinned_ids and vid not in locked_ids:
                     pinned_away.append(Unassigned(
                         vid, "linked_visit_unassigned",
-                        f"its linked visit {gone[0]} is pinned to an absent clinician"))
+                        f"its linked visit {gone[0]} cannot be served in the rest of the day"))
                     pinned_ids.add(vid)
     remaining_visits = [v for v in remaining_visits if v.id not in pinned_ids]
-    links = tuple(link for link in problem.links
-                  if not any(vid in locked_ids or vid in pinned_ids for vid in link.visit_ids))
+    links = _open_links(problem, locked_ids | pinned_ids)
     remaining = replace(problem, clinicians=tuple(clinicians), visits=tuple(remaining_visits),
                         links=links)
     initial = None if from_scratch else {
@@ -212,7 +241,10 @@ def replan(
                       timer)
     if pinned_away:  # not in the remaining problem, so only in the whole day's answer
         solution = replace(solution, unassigned=solution.unassigned + tuple(pinned_away))
-    return ReplanResult(solution, remaining, remaining_solution, frozenset(locked_ids))
+    reported = frozenset(vid for vid in locked_ids
+                         if vid in state.completed or vid in state.started)
+    return ReplanResult(solution, remaining, remaining_solution, frozenset(locked_ids),
+                        reported)
 
 
 def _restart(
@@ -221,8 +253,19 @@ def _restart(
     locked: Sequence[Stop],
     taken: Sequence[BreakTaken],
     state: DayState,
-) -> Clinician | None:
-    """The clinician as of ``now``: where and when they can go on, what is left of the day."""
+) -> tuple[Clinician | None, list[BreakTaken]]:
+    """The clinician as of ``now``: where and when they can go on, what is left of the day.
+
+    Returns
+    -------
+    tuple
+        The clinician of the remaining day (None: nothing more today), and
+        the breaks they take at the restart, before a delay runs: a pending
+        break whose latest start would pass while they are late is taken as
+        soon as they are free (then the delay), so that the day keeps it.
+        The remaining day never ends later than the shift end plus the
+        overtime allowed for the whole day.
+    """
     if locked:
         last = problem.visit(locked[-1].visit_id)
         here, ready = last.location, locked[-1].end + c.buffer_after_visit
@@ -232,40 +275,102 @@ def _restart(
     if position is not None and position[1] >= (locked[-1].end if locked else 0):
         here, ready = position[0], max(ready, position[1])
     # The re-plan starts from now; a delay pushes everything not yet started.
-    begin = max(ready, state.now, c.shift_start) + state.delayed.get(c.id, 0)
-    for b in taken:  # a break under way ends first
-        if b.start <= begin < b.start + b.duration:
-            begin = b.start + b.duration
-    shift_end, overtime = c.shift_end, c.max_overtime
+    free = max(ready, state.now, c.shift_start)
+    late = state.delayed.get(c.id, 0)
+    begin = free + late
+    for t in taken:  # a break under way ends first
+        if t.start <= begin < t.start + t.duration:
+            begin = t.start + t.duration
+        if t.start <= free < t.start + t.duration:
+            free = t.start + t.duration
+    before_delay: list[BreakTaken] = []
+    for rule in c.breaks[len(taken):]:
+        start = max(rule.earliest_start, free)
+        if rule.latest_start >= begin or start > rule.latest_start:
+            break  # still open after the delay, or already missed
+        before_delay.append(BreakTaken(start, rule.duration))
+        free = start + rule.duration
+        begin = max(begin, free + late)
+    taken = list(taken) + before_delay
+    shift_end, latest_end = c.shift_end, c.latest_end
     off = state.unavailable.get(c.id)
     if off is not None:
-        shift_end, overtime = min(shift_end, off), 0
-    if begin >= shift_end + overtime:
-        return None
+        shift_end, latest_end = min(shift_end, off), min(shift_end, off)
+    if begin >= latest_end:
+        return None, before_delay
     remaining_breaks = tuple(
         Break(max(b.earliest_start, begin), b.latest_start, b.duration)
         for b in c.breaks[len(taken):] if b.latest_start >= begin)
+    # A visit under way past shift end moves the shift end, not the overtime limit.
+    shift_end = max(shift_end, begin)
     return replace(
-        c, start_location=here, shift_start=begin, shift_end=max(shift_end, begin),
-        max_overtime=overtime, breaks=remaining_breaks,
+        c, start_location=here, shift_start=begin, shift_end=shift_end,
+        max_overtime=latest_end - shift_end, breaks=remaining_breaks,
         max_visits=None if c.max_visits is None else max(0, c.max_visits - len(locked)),
         max_workload_points=None if c.max_workload_points is None else max(
             0, c.max_workload_points - sum(problem.visit(s.visit_id).workload_points
                                            for s in locked)),
-    )
+    ), before_delay
 
 
-def _still_open(problem: Problem, visit: Visit, locked_start: Mapping[str, int]) -> Visit:
-    """A visit whose precedence partner already started keeps the gap as a time window."""
+def _hhmm(t: int) -> str:
+    return f"{t // 3600:02d}:{t % 3600 // 60:02d}:{t % 60:02d}"
+
+
+def _still_open(problem: Problem, visit: Visit, locked_start: Mapping[str, int],
+                now: int) -> Visit | Unassigned:
+    """The visit as its started linked visits leave it, or why it cannot be served any more.
+
+    A ``then`` visit whose precedence ``first`` started keeps the gap as a time
+    window; a visit whose simultaneous partner started may only start when
+    the partner did; a ``first`` whose ``then`` started cannot go before it
+    any more. The remaining day starts at ``now``, so nothing starts earlier.
+    """
+    windows = visit.windows or ((0, MAX_SECONDS),)
     for link in problem.links:
         if isinstance(link, Precedence) and link.then == visit.id and link.first in locked_start:
-            lo = locked_start[link.first] + link.min_gap
-            hi = locked_start[link.first] + link.max_gap if link.max_gap is not None else 10**9
-            windows = visit.windows or ((0, 10**9),)
-            narrowed = tuple((max(a, lo), min(b, hi)) for a, b in windows
-                             if max(a, lo) <= min(b, hi))
-            return replace(visit, time_windows=narrowed or ((hi + 1, hi + 1),))
+            start = locked_start[link.first]
+            lo = max(start + link.min_gap, now)
+            hi = start + link.max_gap if link.max_gap is not None else MAX_SECONDS
+            what = (f"must start {link.min_gap}-{link.max_gap} s after {link.first}, which "
+                    f"started at {_hhmm(start)}")
+        elif isinstance(link, Precedence) and link.first == visit.id and link.then in locked_start:
+            return Unassigned(visit.id, "linked_visit_unassigned",
+                              f"{link.then}, which must follow it, started at "
+                              f"{_hhmm(locked_start[link.then])} without it")
+        elif (isinstance(link, Simultaneous) and visit.id in link.visits
+              and any(vid in locked_start for vid in link.visits)):
+            partner = next(vid for vid in link.visits if vid in locked_start)
+            lo = hi = start = locked_start[partner]
+            if start < now:
+                return Unassigned(visit.id, "linked_visit_unassigned",
+                                  f"its two-clinician partner {partner} started at "
+                                  f"{_hhmm(start)} without it; the rest of the day starts "
+                                  f"at {_hhmm(now)}")
+            what = f"must start with {partner}, which started at {_hhmm(start)}"
+        else:
+            continue
+        narrowed = tuple((max(a, lo), min(b, hi)) for a, b in windows
+                         if max(a, lo) <= min(b, hi))
+        if not narrowed:
+            return Unassigned(visit.id, "time_window_unreachable",
+                              f"{what}; no time from {_hhmm(now)} on fits its time windows")
+        windows = narrowed
+        visit = replace(visit, time_windows=narrowed)
     return visit
+
+
+def _open_links(problem: Problem, closed: Collection[str]) -> tuple[Link, ...]:
+    """The links among visits not ``closed``: a simultaneous link keeps its open visits."""
+    links: list[Link] = []
+    for link in problem.links:
+        if not any(vid in closed for vid in link.visit_ids):
+            links.append(link)
+        elif isinstance(link, Simultaneous):
+            still = tuple(vid for vid in link.visits if vid not in closed)
+            if len(still) > 1:  # started together with a third: still apart from each other
+                links.append(Simultaneous(still))
+    return tuple(links)
 
 
 def _not_before_promise(visit: Visit, promise: tuple[str, int] | None,
@@ -277,6 +382,27 @@ def _not_before_promise(visit: Visit, promise: tuple[str, int] | None,
     windows = visit.windows or ((0, MAX_SECONDS),)
     kept = tuple((max(lo, earliest), hi) for lo, hi in windows if hi >= earliest)
     return replace(visit, time_windows=kept or windows)
+
+
+def _final_breaks(c: Clinician, ready: int, taken: Sequence[BreakTaken],
+                  drive_s: int) -> list[BreakTaken]:
+    """``taken`` and the pending breaks a route that ends after its last stop now needs.
+
+    The route is ready to drive home at ``ready`` (after a break under way, if
+    any); a pending break is required when the route would reach home after
+    its earliest start (the checker's rule), and is taken in the final gap,
+    before the drive, as early as its window allows. A break whose window
+    has closed cannot be taken any more (the checker will say so).
+    """
+    out = list(taken)
+    ready = max([ready] + [b.start + b.duration for b in out])
+    for rule in c.breaks[len(out):]:
+        start = max(rule.earliest_start, ready)
+        if ready + drive_s <= rule.earliest_start or start > rule.latest_start:
+            break
+        out.append(BreakTaken(start, rule.duration))
+        ready = start + rule.duration
+    return out
 
 
 def _merge(
@@ -302,8 +428,11 @@ def _merge(
             end_time = rest.end_time
         else:
             last = problem.visit(old_stops[-1].visit_id)
-            end_time = (old_stops[-1].end + c.buffer_after_visit
-                        + timer.leg(last.location, c.end).travel_s)
+            breaks = _final_breaks(c, old_stops[-1].end + c.buffer_after_visit, breaks,
+                                   timer.leg(last.location, c.end).travel_s)
+            ready = max([old_stops[-1].end + c.buffer_after_visit]
+                        + [b.start + b.duration for b in breaks])
+            end_time = ready + timer.leg(last.location, c.end).travel_s
         start_time = previous[c.id].start_time if c.id in previous and old_stops else (
             rest.start_time if rest else c.shift_start)
         legs = stops[:]
@@ -322,6 +451,72 @@ def _merge(
             distance=distance, overtime=max(0, end_time - c.shift_end)))
     merged = Solution(tuple(routes), solved.unassigned)
     return Solution(merged.routes, merged.unassigned, compute_kpis(problem, merged))
+
+
+#: Link violations the checker reports per link.
+_LINK_CODES = frozenset({"link_partial", "link_simultaneous", "link_same_clinician",
+                         "link_precedence"})
+
+
+def check_day(problem: Problem, result: ReplanResult) -> list[Violation]:
+    """:func:`routing.check` of the merged day (history + re-plan) against ``problem``.
+
+    The violations a re-plan cannot undo are left out: those of a link every
+    served visit of which is locked (it happened that way; for example one
+    half of a two-clinician visit started without the other, whose partner is
+    then unassigned with a reason); a reported visit's own times (a visit that
+    took longer than planned, started outside its window or sooner than the
+    drive allows); and the first re-planned leg of a clinician who restarted
+    at a reported position (see :func:`_restarted_elsewhere`).
+
+    Parameters
+    ----------
+    problem
+        The whole day, as given to :func:`replan`.
+    result
+        What :func:`replan` (and :func:`keep_unchanged_routes`) returned.
+    """
+    served = {s.visit_id for r in result.solution.routes for s in r.stops}
+    history: set[str] = set()
+    for link in problem.links:
+        on = [vid for vid in link.visit_ids if vid in served]
+        if on and all(vid in result.locked for vid in on):
+            history.update(link.visit_ids)
+    moved = _restarted_elsewhere(problem, result)
+    return [v for v in check(problem, result.solution)
+            if not (v.code in _LINK_CODES and v.visit_id in history)
+            and not (v.code in _REPORTED_CODES and v.visit_id in result.reported)
+            and not (v.clinician_id in moved and (
+                v.code in _ROUTE_LEG_CODES
+                or (v.code in _LEG_CODES and v.visit_id == moved[v.clinician_id])))]
+
+
+#: What reported actual times of a visit may break in its own stop.
+_REPORTED_CODES = frozenset({"end_mismatch", "time_window", "arrival_too_early"})
+#: What a restart from a reported position does to the whole day's first re-planned leg.
+_LEG_CODES = frozenset({"travel_mismatch", "distance_mismatch", "arrival_too_early"})
+_ROUTE_LEG_CODES = frozenset({"route_travel_mismatch", "route_distance_mismatch"})
+
+
+def _restarted_elsewhere(problem: Problem, result: ReplanResult) -> dict[str, str]:
+    """Clinician id -> first re-planned visit, for those who restarted at a reported position.
+
+    The whole-day route cannot say the clinician went from their last stop to
+    that position, so the checker recomputes that leg from the last stop; the
+    remaining-day check covers it as it was driven.
+    """
+    restart = {c.id: c.start_location for c in result.remaining_problem.clinicians}
+    out = {}
+    for route in result.solution.routes:
+        locked = [s for s in route.stops if s.visit_id in result.locked]
+        rest = route.stops[len(locked):]
+        if not rest or route.clinician_id not in restart:
+            continue
+        where = (problem.visit(locked[-1].visit_id).location if locked
+                 else problem.clinician(route.clinician_id).start_location)
+        if restart[route.clinician_id] != where:
+            out[route.clinician_id] = rest[0].visit_id
+    return out
 
 
 def without_visits(problem: Problem, visit_ids: Collection[str]) -> Problem:

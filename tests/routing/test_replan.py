@@ -7,9 +7,11 @@ from dataclasses import replace
 import pytest
 
 from routing import Problem, Simultaneous, Solution, SolverParams, check, solve
+from routing.model import Break, BreakTaken, Precedence, Route, Stop
 from routing.replan import (
     DayState,
     cannot_work_on,
+    check_day,
     replan,
     what_if,
     without_clinicians,
@@ -229,3 +231,135 @@ def test_from_scratch_keeps_history_but_no_promises(morning) -> None:
         assert v.time_windows == p.visit(v.id).time_windows
     assert any(v.time_windows != p.visit(v.id).time_windows
                for v in kept.remaining_problem.visits)
+
+
+# -- the whole day (history + re-plan) passes the checker ---------------------------------
+
+
+def _hand_route(p: Problem, cid: str, starts: list[tuple[str, int]],
+                breaks: tuple[tuple[int, int], ...] = ()) -> Route:
+    """``cid`` leaves at shift start and drives to each visit just before its given start."""
+    c, m = p.clinician(cid), p.require_matrix()
+    assert m.distances is not None
+    prev, stops = c.start_location, []
+    for vid, start in starts:
+        v = p.visit(vid)
+        stops.append(Stop(vid, start, start, start + v.duration, m.durations[prev][v.location],
+                          m.distances[prev][v.location], 0))
+        prev = v.location
+    ready = stops[-1].end + c.buffer_after_visit
+    ready = max([ready] + [s + d for s, d in breaks if s >= ready])
+    end = ready + m.durations[prev][c.end]
+    travel = sum(s.travel_time for s in stops) + m.durations[prev][c.end]
+    distance = sum(s.distance or 0 for s in stops) + m.distances[prev][c.end]
+    return Route(cid, c.shift_start, end, tuple(stops),
+                 tuple(BreakTaken(s, d) for s, d in breaks), travel, distance,
+                 max(0, end - c.shift_end))
+
+
+def _plan(p: Problem, *routes: Route) -> Solution:
+    plan = Solution(routes, ())
+    assert check(p, plan) == []
+    return plan
+
+
+def test_overtime_is_not_stretched_past_the_original_shift_limit() -> None:
+    """A visit under way past shift end leaves only what is left of the overtime, not all of it."""
+    p = day([nurse("a", max_overtime=H)],
+            [visit("late", 5, duration=H, windows=((15 * H + 1800, 15 * H + 1800),))])
+    plan = _plan(p, _hand_route(p, "a", [("late", 15 * H + 1800)]))
+    urgent = visit("urgent", 5, acuity=5)  # 16:30-17:00, home 17:05: past 16:00 + 1 h
+    p2 = replace(p, visits=p.visits + (urgent,))
+    result = replan(p2, plan, DayState(now=15 * H + 2700), time_limit=0.5)
+    assert result.remaining_problem.clinician("a").latest_end == 17 * H
+    assert check(p2, result.solution) == []
+    assert [u.visit_id for u in result.solution.unassigned] == ["urgent"]
+
+
+def test_a_clinician_with_nothing_left_still_takes_a_required_break() -> None:
+    """With no stop left, the pending break the day now needs is taken before driving home."""
+    p = day([nurse("a", breaks=(Break(11 * H, 13 * H, 1800),))],
+            [visit("a1", 5, duration=H, windows=((10 * H + 1800, 10 * H + 1800),))])
+    plan = _plan(p, _hand_route(p, "a", [("a1", 10 * H + 1800)],
+                                breaks=((11 * H + 1800, 1800),)))
+    result = replan(p, plan, DayState(now=11 * H, started={"a1": 10 * H + 1800}),
+                    time_limit=0.5)
+    assert check(p, result.solution) == []
+    assert result.solution.routes[0].breaks == (BreakTaken(11 * H + 1800, 1800),)
+
+
+def test_a_break_under_way_ends_before_the_route_does() -> None:
+    """A break under way after the last stop is inside the merged route, not past its end."""
+    p = day([nurse("a", breaks=(Break(11 * H, 13 * H, 1800),))],
+            [visit("a1", 5, duration=H, windows=((10 * H + 1800, 10 * H + 1800),))])
+    plan = _plan(p, _hand_route(p, "a", [("a1", 10 * H + 1800)],
+                                breaks=((11 * H + 1800, 1800),)))
+    state = DayState(now=11 * H + 2400, completed={"a1": (10 * H + 1800, 11 * H + 1800)})
+    result = replan(p, plan, state, time_limit=0.5)
+    assert check(p, result.solution) == []
+    assert result.solution.routes[0].end_time == 12 * H + 300
+
+
+def test_a_delay_past_a_breaks_latest_start_keeps_the_break() -> None:
+    """A break that would expire while the clinician is late is taken first, then the delay."""
+    p = day([nurse("a", breaks=(Break(12 * H, 12 * H + 1800, 1800),))],
+            [visit("a1", 5, windows=((11 * H, 11 * H),)),
+             visit("a2", 6, windows=((13 * H, 15 * H),), acuity=5)])
+    plan = _plan(p, _hand_route(p, "a", [("a1", 11 * H), ("a2", 13 * H)],
+                                breaks=((12 * H, 1800),)))
+    now = 11 * H + 3000
+    result = replan(p, plan, DayState(now=now, completed={"a1": (11 * H, 11 * H + 1800)},
+                                      delayed={"a": H}), time_limit=0.5)
+    assert check(p, result.solution) == []
+    route = result.solution.routes[0]
+    assert route.breaks == (BreakTaken(12 * H, 1800),)
+    assert _stops(result.solution)["a2"][1] >= 12 * H + 1800 + H
+
+
+def test_a_half_started_two_clinician_visit_is_not_served_alone_later() -> None:
+    """A half of a two-clinician pair whose partner started without it is unassigned, named."""
+    window = ((12 * H, 14 * H),)
+    p = day([nurse("a"), nurse("b")],
+            [visit("x", 5, windows=window), visit("y", 5, windows=window)],
+            links=(Simultaneous(("x", "y")),))
+    t = 12 * H + 300
+    plan = _plan(p, _hand_route(p, "a", [("x", t)]), _hand_route(p, "b", [("y", t)]))
+    now = 12 * H + 600
+    result = replan(p, plan, DayState(now=now, delayed={"b": 1800},
+                                      not_started=frozenset({"y"})), time_limit=0.5)
+    assert "x" in result.locked and "y" not in _stops(result.solution)
+    why = {u.visit_id: u for u in result.solution.unassigned}["y"]
+    assert why.reason == "linked_visit_unassigned" and "x" in why.detail
+    assert check_day(p, result) == []
+
+
+def test_the_partner_of_a_half_started_pair_must_start_with_it() -> None:
+    """The unstarted half of a simultaneous pair may only start when the started half did."""
+    p = day([nurse("a"), nurse("b")],
+            [visit("w", 5, windows=((11 * H, 11 * H),)),
+             visit("x", 5, windows=((12 * H, 14 * H),)),
+             visit("y", 5, windows=((12 * H, 14 * H),))],
+            links=(Simultaneous(("x", "y")),))
+    t = 12 * H
+    plan = _plan(p, _hand_route(p, "a", [("x", t)]), _hand_route(p, "b", [("w", 11 * H),
+                                                                           ("y", t)]))
+    result = replan(p, plan, DayState(now=t, started={"x": t}), time_limit=0.5)
+    assert result.remaining_problem.visit("y").time_windows == ((t, t),)
+    assert _stops(result.solution)["y"][1] == t
+    assert check(p, result.solution) == []
+
+
+def test_a_precedence_gap_that_closed_leaves_the_visit_unassigned() -> None:
+    """A `then` whose gap after a started `first` misses its windows is unassigned, with reason."""
+    p = day([nurse("a")],
+            [visit("f", 5, windows=((9 * H, 11 * H),)),
+             visit("t", 5, windows=((11 * H, 15 * H),), acuity=5)],
+            links=(Precedence("f", "t", min_gap=0, max_gap=H),))
+    plan = _plan(p, _hand_route(p, "a", [("f", 10 * H), ("t", 11 * H)]))
+    result = replan(p, plan, DayState(now=10 * H, started={"f": 9 * H + 2700}),
+                    time_limit=0.5)
+    assert "t" not in {v.id for v in result.remaining_problem.visits}
+    why = {u.visit_id: u for u in result.solution.unassigned}["t"]
+    assert why.reason == "time_window_unreachable"
+    assert check_day(p, result) == []
+    assert [v.code for v in check(p, result.solution)] == ["link_partial"]
