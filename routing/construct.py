@@ -217,6 +217,7 @@ def keep_links(plan: Plan, fixed: Mapping[str, int]) -> None:
     pins = dict(fixed)
     changed = True
     while changed:
+        # Another pass after a group leaves: taking it out re-times routes.
         changed = False
         for group in linked_groups(problem):
             inside = [vid for vid in group if vid in plan.where]
@@ -254,6 +255,8 @@ def _align(plan: Plan, group: list[str], pins: dict[str, int]) -> bool:
     links = [lk for lk in problem.links if set(lk.visit_ids) <= ids]
     for _ in range(ALIGN_ROUNDS):
         if _links_hold(plan, group):
+            # Pin every member, so aligning another group cannot move this one.
+            pins.update({vid: _start(plan, vid) for vid in group})
             return True
         want: dict[str, int] = {}
         for link in links:
@@ -270,13 +273,17 @@ def _align(plan: Plan, group: list[str], pins: dict[str, int]) -> bool:
         if not want:
             return False
         pins.update(want)
+        pins.update({vid: _start(plan, vid) for vid in group if vid not in want})
         for cid in {plan.where[vid] for vid in want}:
             clinician = problem.clinician(cid)
             route = timer.time_route(clinician, plan.orders[cid], fixed_starts=pins)
             if route is None:
                 return False
             plan.commit(clinician, plan.orders[cid], route)
-    return _links_hold(plan, group)
+    if _links_hold(plan, group):
+        pins.update({vid: _start(plan, vid) for vid in group})
+        return True
+    return False
 
 
 def _links_hold(plan: Plan, group: list[str]) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from routing import Break, construct
+from routing import Break, Simultaneous, construct
 from routing.diagnose import screen
 from routing.schedule import RouteTimer
 
@@ -36,3 +36,25 @@ def test_repair_keeps_routes_that_already_time() -> None:
     # v3 08:03-10:03, v2 10:04-12:04, lunch from 12:04, then v1.
     assert plan.break_gaps() == {"a": [2]}
     assert [b.start for b in plan.timed["a"].breaks] == [12 * H + 240]
+
+
+def test_keep_links_does_not_let_one_group_move_another() -> None:
+    """Aligning a second two-person visit may not push the first one's partner off its start."""
+    p = day([nurse("a"), nurse("b"), nurse("c", start=20)],
+            [visit("x1", 1), visit("x2", 3), visit("z1", 2), visit("z2", 2)],
+            links=(Simultaneous(("x1", "x2")), Simultaneous(("z1", "z2"))))
+    timer = RouteTimer(p)
+    by_id = {v.id: v for v in p.visits}
+    plan = construct.Plan(p, timer)
+    for cid, vids in {"a": ["x1"], "b": ["z1", "x2"], "c": ["z2"]}.items():
+        order = [by_id[v] for v in vids]
+        route = timer.time_route(p.clinician(cid), order)
+        assert route is not None
+        plan.commit(p.clinician(cid), order, route)
+    construct.keep_links(plan, {})
+    starts = {s.visit_id: s.start for r in plan.timed.values() for s in r.stops}
+    assert starts["x1"] == starts["x2"]
+    assert ("z1" in starts) == ("z2" in starts)
+    if "z1" in starts:
+        assert starts["z1"] == starts["z2"]
+    assert plan.fixed_starts == {vid: starts[vid] for vid in plan.fixed_starts}
