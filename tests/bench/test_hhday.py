@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-
 import geo
 from bench.hhday import KIND, allocate, make_day, summary
-from bench.instances import shared_data
 from routing import check, problem_from_dict, problem_to_dict, solve_baseline
 from routing.model import Precedence, Simultaneous
-
-
-@pytest.fixture(scope="module")
-def graph(tmp_path_factory: pytest.TempPathFactory) -> geo.RoadGraph:
-    path = shared_data() / "osm" / "aguascalientes.drive.osm.bz2"
-    if not path.is_file():
-        pytest.skip(f"needs the shared OSM extract {path} (set CAREROUTE_SHARED_DATA)")
-    return geo.load_graph(path, cache_dir=tmp_path_factory.mktemp("graphs"))
 
 
 def test_same_seed_same_day(graph: geo.RoadGraph) -> None:

@@ -8,7 +8,6 @@ import pytest
 
 import geo
 from bench.hhday import make_day
-from bench.instances import shared_data
 from bench.reoptimise import (
     Day,
     Event,
@@ -118,14 +117,6 @@ def test_cancellation_takes_the_visit_out_and_names_its_clinician() -> None:
     assert all(s.visit_id != vid for r in applied.previous.routes for s in r.stops)
     owner = next(r.clinician_id for r in plan.routes for s in r.stops if s.visit_id == vid)
     assert applied.named == {owner}
-
-
-@pytest.fixture(scope="module")
-def graph(tmp_path_factory: pytest.TempPathFactory) -> geo.RoadGraph:
-    path = shared_data() / "osm" / "aguascalientes.drive.osm.bz2"
-    if not path.is_file():
-        pytest.skip(f"needs the shared OSM extract {path} (set CAREROUTE_SHARED_DATA)")
-    return geo.load_graph(path, cache_dir=tmp_path_factory.mktemp("graphs"))
 
 
 def test_a_small_day_end_to_end(graph: geo.RoadGraph) -> None:
