@@ -138,3 +138,24 @@ def keys(app: FastAPI) -> dict[str, str]:
 def auth(token: str) -> dict[str, str]:
     """Headers carrying ``token`` as a bearer key."""
     return {"Authorization": f"Bearer {token}"}
+
+
+def assert_migration_matches(db_url: str, sqlite_dir: Path, revision: str, previous: str,
+                             tables: str) -> None:
+    """The tables named by ``tables`` (a substring) as migrated on ``db_url`` are the
+    models', and ``revision`` downgrades to ``previous`` and upgrades again on a new SQLite."""
+    from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    with db.engine_for(db_url).connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert [d for d in diffs if tables in repr(d)] == []
+    url = f"sqlite:///{sqlite_dir / 'm.sqlite3'}"
+    db.upgrade(url, revision)
+    assert db.current_revision(db.engine_for(url)) == revision
+    command.downgrade(db.alembic_config(url), previous)
+    assert db.current_revision(db.engine_for(url)) == previous
+    db.upgrade(url, revision)
+    assert db.current_revision(db.engine_for(url)) == revision
+    db.engine_for(url).dispose()

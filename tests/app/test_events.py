@@ -26,7 +26,7 @@ from app.plans import repository as plans
 from app.plans.pipeline import ComputedPlan, compute_plan, solution_md
 from app.plans.service import new_id
 from app.settings import Settings
-from tests.app.conftest import auth
+from tests.app.conftest import assert_migration_matches, auth
 from tests.app.test_plans import (  # noqa: F401  (fixtures)
     DATE,
     H,
@@ -637,20 +637,4 @@ def test_now_defaults_to_the_clock_and_cannot_go_back(
 
 def test_migration_0002_matches_the_model(db_url: str, tmp_path: Any) -> None:
     """plan_events as migrated (SQLite and PostgreSQL) is the model's; 0002 downgrades."""
-    from alembic import command
-    from alembic.autogenerate import compare_metadata
-    from alembic.migration import MigrationContext
-
-    from app.models import Base
-
-    with db.engine_for(db_url).connect() as conn:
-        diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
-    assert [d for d in diffs if "plan_events" in repr(d)] == []
-    url = f"sqlite:///{tmp_path / 'm.sqlite3'}"
-    db.upgrade(url, "0002")
-    assert db.current_revision(db.engine_for(url)) == "0002"
-    command.downgrade(db.alembic_config(url), "0001")
-    assert db.current_revision(db.engine_for(url)) == "0001"
-    db.upgrade(url, "0002")
-    assert db.current_revision(db.engine_for(url)) == "0002"
-    db.engine_for(url).dispose()
+    assert_migration_matches(db_url, tmp_path, "0002", "0001", "plan_events")

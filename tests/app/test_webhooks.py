@@ -37,7 +37,7 @@ from app.settings import Settings
 from app.webhooks import delivery
 from app.webhooks import repository as outbox
 from app.webhooks import service as webhooks
-from tests.app.conftest import auth
+from tests.app.conftest import assert_migration_matches, auth
 from tests.app.test_plans import (  # noqa: F401  (fixtures)
     DATE,
     VISITS,
@@ -514,23 +514,7 @@ def test_a_plan_solved_by_the_worker_is_delivered(
 
 def test_migration_0003_matches_the_model(db_url: str, tmp_path: Any) -> None:
     """The webhook tables as migrated (SQLite and PostgreSQL) are the model's; 0003 downgrades."""
-    from alembic import command
-    from alembic.autogenerate import compare_metadata
-    from alembic.migration import MigrationContext
-
-    from app.models import Base
-
-    with db.engine_for(db_url).connect() as conn:
-        diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
-    assert [d for d in diffs if "webhook" in repr(d)] == []
-    url = f"sqlite:///{tmp_path / 'm.sqlite3'}"
-    db.upgrade(url, "0003")
-    assert db.current_revision(db.engine_for(url)) == "0003"
-    command.downgrade(db.alembic_config(url), "0002")
-    assert db.current_revision(db.engine_for(url)) == "0002"
-    db.upgrade(url, "0003")
-    assert db.current_revision(db.engine_for(url)) == "0003"
-    db.engine_for(url).dispose()
+    assert_migration_matches(db_url, tmp_path, "0003", "0002", "webhook")
 
 
 def test_signature_is_hmac_sha256_of_timestamp_dot_body() -> None:
