@@ -233,7 +233,8 @@ class Options:
     Objective = travel_weight * travel seconds + distance_weight * metres
     + overtime_weight * overtime seconds + preference_penalty per visit served
     by a non-preferred clinician + balance_weight * the largest clinician
-    workload (minutes of service, acuity 4-5 counted 1.5x) + for each
+    workload (minutes of service, acuity 4-5 counted 1.5x) + balance_weight
+    per minute of care a clinician is outside 90-110 % of a fair share + for each
     unassigned visit drop_penalty * acuity**2 (mandatory: mandatory_penalty).
     With the defaults an acuity-5 visit (22.5 h of travel) is never dropped to
     save travel, an acuity-1 visit only when serving it costs more than 1.5 h.

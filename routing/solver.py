@@ -29,9 +29,11 @@ The model, one rule at a time:
   ``shift_penalty_per_s`` per second beyond ``shift_tolerance_s``;
 * workload balance: a load dimension (service minutes, acuity 4-5 counted
   1.5x so high-acuity caseloads are spread too) whose global span cost
-  ``balance_weight`` minimises the heaviest clinician's load, and a soft
-  lower bound at 85 % of each clinician's fair share (every visit's load
-  split among the clinicians eligible for it) so nobody is left nearly idle;
+  ``balance_weight`` minimises the heaviest clinician's load, and a service
+  dimension (minutes of care) with soft bounds at 90 % and 110 % of each
+  clinician's fair share (:func:`fair_shares`: the most even split of the
+  day's care among the clinicians eligible for each visit), so nobody is
+  left nearly idle or carries far more than the rest of their discipline;
 * unassigned visits: a disjunction per visit with penalty
   ``drop_penalty * acuity**2`` (mandatory: ``mandatory_penalty``), so the
   model is always feasible and acute visits are never traded for travel;
@@ -146,38 +148,79 @@ def load_minutes(visit: Visit) -> int:
     return (visit.duration * factor + 60) // 120
 
 
-#: A clinician below this share of their fair workload pays ``balance_weight`` per minute short.
-FAIR_SHARE_FLOOR = 0.85
-FAIR_SHARE_ROUNDS = 30
+def service_minutes(visit: Visit) -> int:
+    """Hours of care a visit gives its clinician, in whole minutes (the fair-share measure)."""
+    return (visit.duration + 30) // 60
+
+
+#: A clinician's load may lie between these shares of their fair workload for free; each
+#: minute outside costs ``balance_weight``.
+FAIR_SHARE_FLOOR = 0.9
+FAIR_SHARE_CEILING = 1.1
+#: Sweeps over the visits when levelling fair shares, and the change (minutes) that ends them.
+FAIR_SHARE_SWEEPS = 60
+FAIR_SHARE_SETTLED = 0.5
 
 
 def fair_shares(problem: Problem, visits: Sequence[Visit] | None = None) -> dict[str, int]:
-    """Each clinician's fair workload (minutes), floored at :data:`FAIR_SHARE_FLOOR`.
+    """Each clinician's fair workload (minutes of service, :func:`service_minutes`).
 
     The most even split of every visit's load among the clinicians eligible for
-    it, found by iterative reweighting (load moves towards the lightly loaded),
-    so an RN who can also do LPN visits does not count on a share of them that
-    the LPNs will naturally take.
+    it: the split whose loads have the least sum of squares, which is also the
+    one that makes the lightest load as heavy as it can be, then the next, and
+    so on. Found by levelling one visit at a time (its load is poured into its
+    eligible clinicians, lightest first, until they are level) in sweeps until
+    nothing moves. An RN who may also do LPN visits therefore counts on the
+    share of them that keeps RNs and LPNs level, not on an equal split.
     """
-    eligible = []
-    for v in problem.visits if visits is None else visits:
+    pool = problem.visits if visits is None else visits
+    eligible: list[tuple[float, list[str]]] = []
+    for v in pool:
         cids = [c.id for c in problem.clinicians if problem.can_serve(c, v)]
         if cids:
-            eligible.append((load_minutes(v), cids))
+            eligible.append((float(service_minutes(v)), cids))
     shares = {c.id: 0.0 for c in problem.clinicians}
+    given: list[dict[str, float]] = []
     for load, cids in eligible:
-        for cid in cids:
-            shares[cid] += load / len(cids)
-    for _ in range(FAIR_SHARE_ROUNDS):
-        new = dict.fromkeys(shares, 0.0)
-        for load, cids in eligible:
-            weights = [1.0 / (shares[cid] + 1.0) ** 2 for cid in cids]
-            total = sum(weights)
-            for cid, w in zip(cids, weights, strict=True):
-                new[cid] += load * w / total
-        # Damped, or the reweighting oscillates between clinicians.
-        shares = {cid: (shares[cid] + new[cid]) / 2 for cid in shares}
-    return {cid: int(FAIR_SHARE_FLOOR * share) for cid, share in shares.items()}
+        part = {cid: load / len(cids) for cid in cids}
+        given.append(part)
+        for cid, x in part.items():
+            shares[cid] += x
+    for _ in range(FAIR_SHARE_SWEEPS):
+        moved = 0.0
+        for (load, cids), part in zip(eligible, given, strict=True):
+            if len(cids) == 1:
+                continue
+            for cid, x in part.items():
+                shares[cid] -= x
+            new = _level(load, {cid: shares[cid] for cid in cids})
+            for cid in cids:
+                moved = max(moved, abs(new.get(cid, 0.0) - part.get(cid, 0.0)))
+                shares[cid] += new.get(cid, 0.0)
+            part.clear()
+            part.update(new)
+        if moved < FAIR_SHARE_SETTLED:
+            break
+    return {cid: round(share) for cid, share in shares.items()}
+
+
+def fair_bands(problem: Problem) -> dict[str, tuple[int, int]]:
+    """Clinician id -> the load (minutes) they may carry at no balance cost: around the fair share."""
+    return {cid: (int(FAIR_SHARE_FLOOR * share), int(FAIR_SHARE_CEILING * share) + 1)
+            for cid, share in fair_shares(problem).items()}
+
+
+def _level(load: float, base: Mapping[str, float]) -> dict[str, float]:
+    """Pour ``load`` into the lightest of ``base`` until they are level (water-filling)."""
+    ordered = sorted(base.items(), key=lambda item: item[1])
+    total = 0.0
+    height = ordered[0][1] + load
+    for k, (_cid, level) in enumerate(ordered):
+        total += level
+        height = (total + load) / (k + 1)
+        if k + 1 == len(ordered) or height <= ordered[k + 1][1]:
+            break
+    return {cid: height - level for cid, level in ordered if level < height}
 
 
 def objective(problem: Problem, solution: Solution,
@@ -186,6 +229,7 @@ def objective(problem: Problem, solution: Solution,
     o = problem.options
     total = 0
     loads: dict[str, int] = {}
+    service: dict[str, int] = {}
     for r in solution.routes:
         total += o.travel_weight * r.travel_time + o.overtime_weight * r.overtime
         if o.distance_weight and r.distance is not None:
@@ -200,11 +244,13 @@ def objective(problem: Problem, solution: Solution,
                 total += disruption.assignment_cost(v.id, r.clinician_id)
                 total += disruption.shift_cost(v.id, s.start)
         loads[r.clinician_id] = load
+        service[r.clinician_id] = sum(service_minutes(problem.visit(s.visit_id)) for s in r.stops)
     if len(problem.clinicians) > 1 and o.balance_weight:
         if loads:
             total += o.balance_weight * max(loads.values())
-        for cid, share in fair_shares(problem).items():
-            total += o.balance_weight * max(0, share - loads.get(cid, 0))
+        for cid, (low, high) in fair_bands(problem).items():
+            minutes = service.get(cid, 0)
+            total += o.balance_weight * (max(0, low - minutes) + max(0, minutes - high))
     for u in solution.unassigned:
         total += o.drop_cost(problem.visit(u.visit_id))
     return total
@@ -633,11 +679,18 @@ class _Model:
                              "load")
         dim = routing.GetDimensionOrDie("load")
         dim.SetGlobalSpanCostCoefficient(weight)
-        # Minimising the heaviest load alone leaves some clinicians nearly idle.
-        shares = fair_shares(self.problem)
+        # Minimising the heaviest load alone leaves some clinicians nearly idle: each
+        # clinician's hours of care are kept near a fair share too.
+        minutes = [service_minutes(v) for v in self.visits] + [0] * (n - nv)
+        routing.AddDimension(routing.RegisterUnaryTransitVector(minutes), 0,
+                             sum(minutes) + 1, True, "service")
+        service = routing.GetDimensionOrDie("service")
+        bands = fair_bands(self.problem)
         for k, c in enumerate(clinicians):
-            if shares[c.id] > 0:
-                dim.SetCumulVarSoftLowerBound(routing.End(k), shares[c.id], weight)
+            low, high = bands[c.id]
+            if low > 0:
+                service.SetCumulVarSoftLowerBound(routing.End(k), low, weight)
+            service.SetCumulVarSoftUpperBound(routing.End(k), high, weight)
 
     def _add_links(self, solver: pywrapcp.Solver,
                    pinned: Mapping[str, tuple[str, int]]) -> None:

@@ -22,6 +22,7 @@ from routing import (
     solve,
     solve_baseline,
 )
+from routing.solver import fair_shares
 
 from .days import H, day, nurse, visit
 
@@ -238,6 +239,22 @@ def test_workload_is_balanced() -> None:
             [visit(f"v{i}", 1 + i % 2, duration=3600, acuity=3) for i in range(6)])
     sol = feasible(p, ortools)
     assert sorted(len(r.stops) for r in sol.routes) == [3, 3]
+
+
+def test_fair_shares_level_the_clinicians_who_may_share_the_work() -> None:
+    """Two RNs with 2 h of RN-only care and an LPN: 3 h of LPN care levels all three at 100 min."""
+    rn_only = [visit(f"r{i}", 1, duration=3600, skills=("RN",)) for i in range(2)]
+    lpn_or_rn = [visit(f"l{i}", 2, duration=3600, skills=("LPN",)) for i in range(3)]
+    p = day([nurse("rn1", skills=("RN", "LPN")), nurse("rn2", skills=("RN", "LPN")),
+             nurse("lpn", skills=("LPN",))], rn_only + lpn_or_rn)
+    assert fair_shares(p) == {"rn1": 100, "rn2": 100, "lpn": 100}
+
+
+def test_fair_shares_leave_a_clinician_without_eligible_work_at_zero() -> None:
+    """Care nobody else may give stays with its clinicians; a PT with no PT visits gets none."""
+    p = day([nurse("rn", skills=("RN",)), nurse("pt", skills=("PT",))],
+            [visit(f"r{i}", 1, duration=1800, skills=("RN",)) for i in range(4)])
+    assert fair_shares(p) == {"rn": 120, "pt": 0}
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
