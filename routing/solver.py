@@ -205,7 +205,7 @@ def fair_shares(problem: Problem, visits: Sequence[Visit] | None = None) -> dict
 
 
 def fair_bands(problem: Problem) -> dict[str, tuple[int, int]]:
-    """Clinician id -> the load (minutes) they may carry at no balance cost: around the fair share."""
+    """Clinician id -> minutes of care they may give at no balance cost (near a fair share)."""
     return {cid: (int(FAIR_SHARE_FLOOR * share), int(FAIR_SHARE_CEILING * share) + 1)
             for cid, share in fair_shares(problem).items()}
 
