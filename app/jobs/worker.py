@@ -50,6 +50,7 @@ from typing import Any, Protocol
 
 import geo
 from app import db
+from app.background import PollingThread
 from app.jobs import repository as jobs
 from app.models import PlanVersionRow
 from app.plans import repository as plans
@@ -89,26 +90,23 @@ class _InFlight:
     began: float
 
 
-class EmbeddedRunner:
+class EmbeddedRunner(PollingThread):
     """A dispatcher thread claiming jobs into a pool of ``settings.workers`` processes."""
 
     def __init__(self, settings: Settings, *, poll_interval: float = 0.5,
                  stop_grace: float = 5.0) -> None:
+        super().__init__("careroute-jobs", poll_interval)
         self.settings = settings
-        self.poll_interval = poll_interval
         self.stop_grace = stop_grace
         self.workers = max(1, int(settings.workers))
         self._engine = db.engine_for(settings.database_url)
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
         self._pool: cf.ProcessPoolExecutor | None = None
         self._inflight: dict[cf.Future[dict[str, Any]], _InFlight] = {}
         self._lock = threading.Lock()
 
     # JobRunner ------------------------------------------------------------------
     def submit(self, job_id: str) -> None:
-        self._wake.set()
+        self.wake()
 
     def start(self) -> None:
         if self._thread is not None:
@@ -117,17 +115,12 @@ class EmbeddedRunner:
         if recovered:
             log.info("re-queued %d job(s) left running by a stopped worker", len(recovered))
         self._pool = self._new_pool()
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._loop, name="careroute-jobs", daemon=True)
-        self._thread.start()
+        super().start()
 
     def stop(self) -> None:
         if self._thread is None:
             return
-        self._stopping.set()
-        self._wake.set()
-        self._thread.join()
-        self._thread = None
+        super().stop()
         pool, self._pool = self._pool, None
         with self._lock:
             pending = dict(self._inflight)
@@ -149,15 +142,9 @@ class EmbeddedRunner:
         return cf.ProcessPoolExecutor(max_workers=self.workers,
                                       mp_context=multiprocessing.get_context("spawn"))
 
-    def _loop(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                self._reap_done()
-                self._claim_more()
-            except Exception:  # keep dispatching: the next round retries
-                log.exception("job dispatcher round failed")
-            self._wake.wait(self.poll_interval)
-            self._wake.clear()
+    def _round(self) -> None:
+        self._reap_done()
+        self._claim_more()
 
     def _claim_more(self) -> None:
         while not self._stopping.is_set():

@@ -35,7 +35,6 @@ import datetime as dt
 import hashlib
 import hmac
 import logging
-import threading
 import time
 from collections.abc import Callable
 
@@ -44,6 +43,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
 from app import db
+from app.background import PollingThread
 from app.models import WebhookAttemptRow, utcnow
 from app.webhooks import repository
 from app.webhooks.repository import Outgoing
@@ -153,53 +153,25 @@ def _attempt(engine: Engine, client: httpx.Client, out: Outgoing, attempt: int,
                  out.id)
 
 
-class Deliverer:
-    """A thread of the API process that POSTs due deliveries every ``poll_s`` seconds."""
+class Deliverer(PollingThread):
+    """A thread of the API process that POSTs due deliveries every ``poll_s`` seconds.
+
+    ``wake`` looks for due deliveries at once; ``stop`` returns after the
+    attempt in flight (at most the timeout), and pending rows stay queued.
+    """
 
     def __init__(self, engine: Engine, *, poll_s: float = 2.0, timeout_s: float = 5.0,
                  client_factory: Callable[[float], httpx.Client] = new_client) -> None:
+        super().__init__("careroute-webhooks", poll_s)
         self.engine = engine
-        self.poll_s = poll_s
         self.timeout_s = timeout_s
         self._client_factory = client_factory
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._loop, name="careroute-webhooks",
-                                        daemon=True)
-        self._thread.start()
-
-    def wake(self) -> None:
-        """Look for due deliveries now rather than at the next poll."""
-        self._wake.set()
-
-    def stop(self) -> None:
-        """Stop after the attempt in flight (at most the timeout); pending rows stay queued."""
-        if self._thread is None:
-            return
-        self._stopping.set()
-        self._wake.set()
-        self._thread.join()
-        self._thread = None
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def _loop(self) -> None:
+    def _run(self) -> None:
         with self._client_factory(self.timeout_s) as client:
-            while not self._stopping.is_set():
-                try:
-                    # one at a time, so that stop() never waits out a whole batch
-                    while not self._stopping.is_set() and deliver_due(self.engine, client,
-                                                                      limit=1):
-                        pass
-                except Exception:  # keep delivering: the next round retries
-                    log.exception("webhook delivery round failed")
-                self._wake.wait(self.poll_s)
-                self._wake.clear()
+            self._poll(lambda: self._deliver(client))
+
+    def _deliver(self, client: httpx.Client) -> None:
+        # one at a time, so that stop() never waits out a whole batch
+        while not self.stopping and deliver_due(self.engine, client, limit=1):
+            pass
