@@ -16,7 +16,9 @@
    visits a delay means have not started yet. Stops locked by an earlier
    re-plan stay locked exactly as they were.
 4. :func:`routing.replan.replan` re-solves the rest of the day with the
-   previous routes as the warm start; :func:`routing.check` must accept the
+   previous routes as the warm start and the disruption weights posted with
+   the events (payload ``disruption``; routing's defaults when there are
+   none); :func:`routing.check` must accept the
    remaining-day solution against the remaining-day problem, and
    :func:`routing.replan.check_day` the merged day (history + re-plan)
    against the whole day (violations fail the job, listed; the whole day's
@@ -24,7 +26,8 @@
 5. Store version N+1: the changed full problem, and the merged day as a plan
    document with the extras of version 1 (stop ``patient_id``, ``location``,
    leg ``polyline``; the legs after a restart start where the clinician
-   restarted), plus ``replan`` ``{based_on, now, through_seq, locked}``.
+   restarted), plus ``replan`` ``{based_on, now, through_seq, locked,
+   disruption}`` (``disruption``: the weights used, without the promises).
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ from routing.replan import (
     replan,
     without_clinicians,
 )
+from routing.solver import Disruption
 
 log = logging.getLogger("careroute.jobs")
 
@@ -94,9 +98,13 @@ def compute_replan(
     graph: geo.RoadGraph,
     max_snap_m: float,
     time_limit: float,
+    disruption: Disruption | None = None,
     progress: Progress | None = None,
 ) -> Replanned:
     """Apply ``events`` to a version's problem and plan, re-solve from ``now`` (module doc).
+
+    ``disruption`` holds the weights (its ``previous`` is filled in by
+    :func:`routing.replan.replan`); None: routing's defaults.
 
     Raises
     ------
@@ -175,7 +183,8 @@ def compute_replan(
     _store_without_clinicians(problem, full, pinned, excluded)
     previous = previous_solution(full, document, state)
     progress.solving(time_limit)
-    result = replan(full, previous, state, time_limit=time_limit)
+    disruption = disruption or Disruption(previous={})
+    result = replan(full, previous, state, time_limit=time_limit, disruption=disruption)
     progress.at(0.91)
     since = (document.get("replan") or {}).get("through_seq", 0)
     named = {ev.body["clinician_id"] for ev in events
@@ -209,9 +218,27 @@ def compute_replan(
     doc["kpis"]["visits_excluded"] = len(excluded_list)
     doc["kpis"]["visits_locked"] = len(locked)
     doc["replan"] = {"based_on": based_on, "now": now, "through_seq": through_seq,
-                     "locked": locked}
+                     "locked": locked, "disruption": weights_of(disruption)}
     return Replanned(problem=problem, solution=doc, location_ids=labels,
                      violations=violations, locked=locked)
+
+
+def disruption_of(payload: dict[str, Any]) -> Disruption:
+    """The job's disruption weights: those posted with the events, else routing's defaults.
+
+    Raises
+    ------
+    TypeError
+        If the payload names a weight :class:`routing.solver.Disruption` does not have.
+    """
+    return Disruption(previous={}, **(payload.get("disruption") or {}))
+
+
+def weights_of(disruption: Disruption) -> dict[str, int]:
+    """The weights of ``disruption`` as stored with a version (its promises left out)."""
+    return {"move_penalty": disruption.move_penalty,
+            "shift_tolerance_s": disruption.shift_tolerance_s,
+            "shift_penalty_per_s": disruption.shift_penalty_per_s}
 
 
 def _store_without_clinicians(problem: dict[str, Any], changed: routing.Problem,
@@ -388,7 +415,7 @@ def run_replan(
             problem, document, location_ids, stored, now=int(payload["now"]),
             based_on=based_on, through_seq=through, graph=road_graph(settings),
             max_snap_m=settings.max_snap_m, time_limit=time_limit_of(payload, settings),
-            progress=progress)
+            disruption=disruption_of(payload), progress=progress)
     except Exception as exc:
         reporter.stop()
         fail_job(engine, job_id, attempt, plan_id, exc)

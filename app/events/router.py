@@ -36,9 +36,9 @@ def _submit(request: Request, job_id: str) -> None:
     status_code=202,
     response_model=EventsAccepted,
     responses={
-        403: {"description": "A clinician key posting about another clinician, or an event "
+        403: {"description": "A clinician key posting about another clinician, an event "
                              "type other than visit_started, visit_completed, "
-                             "clinician_position."},
+                             "clinician_position, or `disruption` weights."},
         404: {"description": "No such plan."},
         409: {"description": "The plan has no version yet."},
         412: {"description": "`If-Match` is not the plan's version, or that version is "
@@ -84,9 +84,10 @@ def post_insertions(
 def get_diff(
     plan_id: PlanId, session: SessionDep, who: Dispatcher,
     number: Annotated[int, Path(ge=1, description="The version n, compared with n - 1.")],
-    tolerance_s: Annotated[int, Query(ge=0, le=86_400, description=(
-        "A start that moved by at most this many seconds is not a change."))] = (
-        DEFAULT_TOLERANCE_S),
+    tolerance_s: Annotated[int | None, Query(ge=0, le=86_400, description=(
+        "A start that moved by at most this many seconds is not a change. Default: the "
+        "`shift_tolerance_s` version n was re-planned with (the events' `disruption`), "
+        f"else {DEFAULT_TOLERANCE_S}."))] = None,
 ) -> DiffOut:
     """Read what changed from version n - 1 to n, per clinician, and which patients to call."""
     return service.version_diff(session, plan_id, number, tolerance_s, who)

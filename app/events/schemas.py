@@ -12,9 +12,20 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.schemas import Id, RequestModel, TimeOfDay
 from app.visits.schemas import VisitIn
+from routing.solver import Disruption
 
 #: Most events one post may carry.
 MAX_EVENTS = 500
+
+#: routing's disruption weights: the defaults of :class:`DisruptionIn` (one source of truth).
+DEFAULT_DISRUPTION = Disruption(previous={})
+#: Largest ``move_penalty``: ten times a day's driving in cost units (s), so a
+#: dispatcher can make moves all but forbidden without overflowing the model's costs.
+MAX_MOVE_PENALTY = 1_000_000
+#: Largest ``shift_penalty_per_s``.
+MAX_SHIFT_PENALTY_PER_S = 1_000
+#: Largest ``shift_tolerance_s``: a day (as the diff's ``tolerance_s``).
+MAX_SHIFT_TOLERANCE_S = 86_400
 
 
 class VisitCompleted(RequestModel):
@@ -92,6 +103,28 @@ Event = Annotated[
 CLINICIAN_EVENT_TYPES = frozenset({"visit_started", "visit_completed", "clinician_position"})
 
 
+class DisruptionIn(RequestModel):
+    """How hard the re-plan holds on to what clinicians and patients were told.
+
+    Each weight defaults to routing's :class:`routing.solver.Disruption` (the
+    same as leaving ``disruption`` out). Costs are in the objective's units,
+    where one second of driving costs 1.
+    """
+
+    move_penalty: int = Field(
+        default=DEFAULT_DISRUPTION.move_penalty, ge=0, le=MAX_MOVE_PENALTY,
+        description="Cost of giving a planned visit to another clinician. Above a visit's "
+                    "drop penalty (drop_penalty * acuity²) the re-plan would rather "
+                    "leave the visit unassigned than move it.")
+    shift_tolerance_s: int = Field(
+        default=DEFAULT_DISRUPTION.shift_tolerance_s, ge=0, le=MAX_SHIFT_TOLERANCE_S,
+        description="A promised start may move this many seconds either way for free; no "
+                    "visit starts earlier than its promised start less this.")
+    shift_penalty_per_s: int = Field(
+        default=DEFAULT_DISRUPTION.shift_penalty_per_s, ge=0, le=MAX_SHIFT_PENALTY_PER_S,
+        description="Cost per second a promised start moves beyond the tolerance.")
+
+
 class EventsIn(RequestModel):
     """Events of the day; the plan is re-solved from ``now`` with all events so far."""
 
@@ -105,6 +138,12 @@ class EventsIn(RequestModel):
         default=None, gt=0, examples=[10],
         description="Seconds of search for the re-plan (default CAREROUTE_PLAN_TIME_LIMIT; "
                     "at most CAREROUTE_MAX_TIME_LIMIT).")
+    disruption: DisruptionIn | None = Field(
+        default=None, examples=[{"move_penalty": DEFAULT_DISRUPTION.move_penalty,
+                                 "shift_tolerance_s": DEFAULT_DISRUPTION.shift_tolerance_s,
+                                 "shift_penalty_per_s": DEFAULT_DISRUPTION.shift_penalty_per_s}],
+        description="Disruption weights of this re-plan (each one optional); default: "
+                    "routing's.")
 
 
 class EventsAccepted(BaseModel):

@@ -3,8 +3,9 @@
 The order matters and is the contract of ``POST /v1/plans/{id}/events``:
 
 1. a clinician key may post only ``visit_started``, ``visit_completed`` and
-   ``clinician_position`` about itself (403 otherwise; visits are checked
-   against its route once the version is known);
+   ``clinician_position`` about itself, and no ``disruption`` weights (403
+   otherwise; visits are checked against its route once the version is
+   known);
 2. no ``If-Match``: 428; one naming another version than the plan's: 412;
 3. the plan goes ``ready -> solving`` with one conditional UPDATE
    (``WHERE version = :if_match AND status = 'ready'``): of two posts against
@@ -13,7 +14,9 @@ The order matters and is the contract of ``POST /v1/plans/{id}/events``:
 4. the events are validated against that version (422 naming the field,
    e.g. an event dated after ``now``), then appended to the plan's event log
    with the queued ``replan`` job, in one transaction: nothing is applied
-   before they are stored, and a rejected post stores nothing.
+   before they are stored, and a rejected post stores nothing. The job's
+   payload carries the post's ``time_limit`` and ``disruption`` weights, so
+   a job run again after a restart re-plans with the same ones.
 
 The job (:mod:`app.replan_job`) applies every event stored for the plan so
 far. A ``visit_added`` also upserts the visit request (status requested) and
@@ -48,7 +51,7 @@ from app.events.schemas import (
 )
 from app.jobs.service import new_id as new_job_id
 from app.models import JobRow, PlanEventRow, PlanRow, PlanVersionRow, VisitRow
-from app.plans.diff import diff_documents
+from app.plans.diff import diff_documents, tolerance_of
 from app.settings import Settings
 from app.visits.schemas import VisitIn
 from app.visits.service import visit_rule_error
@@ -141,6 +144,9 @@ def post_events(
     if plan is None:
         raise not_found(plan_id)
     _check_clinician_may_post(who, body.events)
+    if who.role == "clinician" and body.disruption is not None:
+        raise _forbidden("disruption: a clinician key may not set the re-plan's weights "
+                         "(a dispatcher's decision)", "disruption")
     if not if_match:
         raise ApiError(428, "Precondition required",
                        f"send If-Match: {etag(plan.version)} with the plan version the events "
@@ -172,6 +178,8 @@ def post_events(
                                "through_seq": through}
     if body.time_limit is not None:
         payload["time_limit"] = body.time_limit
+    if body.disruption is not None:  # every weight, so a re-run uses exactly these
+        payload["disruption"] = body.disruption.model_dump()
     job = JobRow(id=new_job_id(), kind="replan", plan_id=plan.id, state="queued",
                  progress=0.0, attempts=0, payload=payload)
     rows = [PlanEventRow(plan_id=plan.id, seq=first + k, key_id=who.key_id, role=who.role,
@@ -329,9 +337,14 @@ def _visit_values(date: dt.date, v: VisitIn) -> dict[str, Any]:
     }
 
 
-def version_diff(session: Session, plan_id: str, number: int, tolerance_s: int,
+def version_diff(session: Session, plan_id: str, number: int, tolerance_s: int | None,
                  who: Principal) -> DiffOut:
-    """What changed from version ``number - 1`` to ``number`` (audited: it names patients)."""
+    """What changed from version ``number - 1`` to ``number`` (audited: it names patients).
+
+    ``tolerance_s`` None: the shift tolerance version ``number`` was re-planned
+    with (:func:`app.plans.diff.tolerance_of`), so the patients to call are
+    those whose start moved more than the re-plan treated as free.
+    """
     plan = repository.plan(session, plan_id)
     if plan is None:
         raise not_found(plan_id)
@@ -341,6 +354,8 @@ def version_diff(session: Session, plan_id: str, number: int, tolerance_s: int,
                        f"(its versions are 1..{plan.version})", plan_id=plan.id,
                        version=number)
     before = repository.version(session, plan.id, number - 1) if number > 1 else None
+    if tolerance_s is None:
+        tolerance_s = tolerance_of(after.solution)
     changes = diff_documents(before.solution if before is not None else {}, after.solution,
                              tolerance_s=tolerance_s)
     out = DiffOut(plan_id=plan.id, version=number, against=number - 1, **changes)

@@ -15,8 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-#: Default tolerance (s): a start that moves less than this needs no call.
-DEFAULT_TOLERANCE_S = 900
+from routing.solver import Disruption
+
+#: Default tolerance (s): a start that moves less than this needs no call. It is
+#: the re-plan's own default ``shift_tolerance_s`` (moving a promised start by
+#: that much costs nothing), so the two cannot drift apart.
+DEFAULT_TOLERANCE_S = Disruption(previous={}).shift_tolerance_s
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,16 @@ def _orders(doc: dict[str, Any]) -> dict[str, list[str]]:
 
 def _unassigned(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {u["visit_id"]: u for u in doc.get("unassigned", [])}
+
+
+def tolerance_of(doc: dict[str, Any]) -> int:
+    """The shift tolerance (s) a plan document was re-planned with, else the default.
+
+    A re-plan stores its disruption weights in ``replan.disruption``; version 1,
+    and versions stored before the weights were recorded, have none.
+    """
+    weights = (doc.get("replan") or {}).get("disruption") or {}
+    return int(weights.get("shift_tolerance_s", DEFAULT_TOLERANCE_S))
 
 
 def diff_documents(before: dict[str, Any], after: dict[str, Any], *,

@@ -19,10 +19,12 @@ import geo
 import routing
 from app import db
 from app.audit.service import latest
+from app.events.schemas import DEFAULT_DISRUPTION, MAX_MOVE_PENALTY
 from app.jobs import repository as jobs
 from app.jobs.worker import run_job
 from app.models import JobRow, PlanEventRow, PlanRow, PlanVersionRow, VisitRow
 from app.plans import repository as plans
+from app.plans.diff import DEFAULT_TOLERANCE_S
 from app.plans.pipeline import ComputedPlan, compute_plan, solution_md
 from app.plans.service import new_id
 from app.settings import Settings
@@ -630,6 +632,101 @@ def test_now_defaults_to_the_clock_and_cannot_go_back(
              [{"type": "clinician_delayed", "clinician_id": "rn-ben", "minutes": 10}],
              now=10 * H, version=2)
     assert r.status_code == 422 and r.json()["field"] == "now"
+
+
+# -- disruption weights ----------------------------------------------------------------------
+
+
+def test_bad_disruption_weights_are_422_naming_the_field_nothing_stored(
+    app: FastAPI, client: Any, keys: dict[str, str], planned: str,
+) -> None:
+    """Unknown, negative, too large or non-integer weights: 422 naming the field and the
+    value (a clinician key's: 403); the plan stays at version 1, ready, no event, no job."""
+    event = [{"type": "clinician_delayed", "clinician_id": "rn-ben", "minutes": 20}]
+    cases: list[tuple[Any, str, Any]] = [
+        ({"move_penalty": 10, "moves": 3}, "disruption.moves", 3),
+        ({"move_penalty": -1}, "disruption.move_penalty", -1),
+        ({"shift_tolerance_s": -900}, "disruption.shift_tolerance_s", -900),
+        ({"shift_penalty_per_s": 1.5}, "disruption.shift_penalty_per_s", 1.5),
+        ({"move_penalty": "1800"}, "disruption.move_penalty", "1800"),
+        ({"move_penalty": True}, "disruption.move_penalty", True),
+        ({"move_penalty": MAX_MOVE_PENALTY + 1}, "disruption.move_penalty",
+         MAX_MOVE_PENALTY + 1),
+        ({"shift_tolerance_s": None}, "disruption.shift_tolerance_s", None),
+        (1800, "disruption", 1800),
+    ]
+    for weights, field, value in cases:
+        r = post(client, keys["dispatcher"], planned, event, now=10 * H, disruption=weights)
+        assert r.status_code == 422, (weights, r.text)
+        body = r.json()
+        assert body["field"] == field and body.get("value") == value, (weights, body)
+        assert field in body["detail"]
+    v1 = doc(app, planned, 1)
+    mine = orders(v1)["rn-ana"][0]
+    r = post(client, keys["clinician"], planned,  # weights are the dispatcher's decision
+             [{"type": "visit_started", "visit_id": mine, "at": 9 * H}], now=10 * H,
+             disruption={"move_penalty": 0})
+    assert r.status_code == 403 and r.json()["field"] == "disruption"
+    assert event_rows(app, planned) == []
+    assert (plan_row(app, planned).version, plan_row(app, planned).status) == (1, "ready")
+    with db.transaction(app.state.engine) as session:
+        assert session.scalars(select(JobRow).where(JobRow.kind == "replan")).first() is None
+
+
+def test_disruption_weights_reach_the_solver(
+    app: FastAPI, client: Any, keys: dict[str, str], settings: Settings, planned: str,
+    columbus: geo.RoadGraph,  # noqa: F811
+) -> None:
+    """rn-ben 3 h late at 08:00: with move_penalty 0 one of his visits goes to a colleague;
+    with the largest move_penalty every planned visit stays with its clinician (later)."""
+    free = plan_version_one(app, columbus)  # the same version 1, as a second plan
+    v1 = doc(app, planned, 1)
+    assert orders(v1) == orders(doc(app, free, 1))
+    late = [{"type": "clinician_delayed", "clinician_id": "rn-ben", "minutes": 180}]
+    r = post(client, keys["dispatcher"], free, late, now=8 * H,
+             disruption={"move_penalty": 0})
+    assert job_row(app, r.json()["job_id"]).payload["disruption"] == {
+        "move_penalty": 0, "shift_tolerance_s": DEFAULT_DISRUPTION.shift_tolerance_s,
+        "shift_penalty_per_s": DEFAULT_DISRUPTION.shift_penalty_per_s}
+    accepted_and_replanned(app, settings, r)
+    sticky = {"move_penalty": MAX_MOVE_PENALTY, "shift_tolerance_s": 1200}
+    accepted_and_replanned(app, settings, post(client, keys["dispatcher"], planned, late,
+                                               now=8 * H, disruption=sticky))
+
+    before = stops(v1)
+    moved = {vid for vid, (cid, _, _) in stops(doc(app, free, 2)).items()
+             if vid in before and cid != before[vid][0]}
+    assert moved & set(orders(v1)["rn-ben"]), "move_penalty 0: a late visit moves"
+    kept = doc(app, planned, 2)
+    assert {vid: cid for vid, (cid, _, _) in stops(kept).items()} == {
+        vid: cid for vid, (cid, _, _) in before.items()}
+    assert kept["unassigned"] == []
+    assert kept["replan"]["disruption"] == {**sticky, "shift_penalty_per_s": 1}
+    # the diff calls patients by the tolerance the re-plan used, unless told otherwise
+    h = auth(keys["dispatcher"])
+    diff = client.get(f"/v1/plans/{planned}/versions/2/diff", headers=h).json()
+    assert diff["tolerance_s"] == 1200
+    assert client.get(f"/v1/plans/{planned}/versions/2/diff", headers=h,
+                      params={"tolerance_s": 60}).json()["tolerance_s"] == 60
+    assert client.get(f"/v1/plans/{free}/versions/2/diff", headers=h).json()[
+        "tolerance_s"] == DEFAULT_TOLERANCE_S == DEFAULT_DISRUPTION.shift_tolerance_s
+
+
+def test_a_replan_without_weights_uses_routings_defaults(
+    app: FastAPI, client: Any, keys: dict[str, str], planned: str,
+) -> None:
+    """No `disruption`: the job's payload has none, and the job runs with routing's defaults."""
+    from app.replan_job import disruption_of
+
+    r = post(client, keys["dispatcher"], planned,
+             [{"type": "clinician_delayed", "clinician_id": "rn-ben", "minutes": 20}],
+             now=10 * H)
+    assert r.status_code == 202, r.text
+    payload = job_row(app, r.json()["job_id"]).payload
+    assert "disruption" not in payload
+    assert disruption_of(payload) == DEFAULT_DISRUPTION
+    assert disruption_of({"disruption": {"move_penalty": 7}}) == routing.solver.Disruption(
+        previous={}, move_penalty=7)
 
 
 # -- the schema -----------------------------------------------------------------------------
