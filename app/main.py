@@ -35,7 +35,8 @@ let clinicians fetch their route (`GET /v1/clinicians/{id}/route?date=`), and po
 the day's events (`POST /v1/plans/{id}/events`) to re-optimise.
 
 **Notifications.** Follow a plan with server-sent events
-(`GET /v1/plans/{id}/stream`), or have `plan.ready`, `plan.version`,
+(`GET /v1/plans/{id}/stream`; reconnect with `Last-Event-ID` to get every change
+missed meanwhile), or have `plan.ready`, `plan.version`,
 `plan.failed` and `job.state` POSTed to your URL, HMAC-signed
 (`POST /v1/webhooks`, admin; the README has the signature scheme).
 

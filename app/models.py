@@ -213,6 +213,26 @@ class PlanEventRow(Base):
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
+class PlanNotificationRow(Base):
+    """One notification of a plan (``plan.version``, ``job.state``), append-only.
+
+    The plan's stream (``GET /v1/plans/{id}/stream``) replays it: ``seq`` is
+    the event id a client sends back as ``Last-Event-ID``. A plan's rows are
+    numbered 1, 2, ... under the plan's row lock, in the transaction of the
+    change, so they commit in ``seq`` order (:mod:`app.stream.service`).
+    ``data`` names plans and jobs, never a patient, a visit or a location.
+    """
+
+    __tablename__ = "plan_notifications"
+
+    plan_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("plans.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event: Mapped[str] = mapped_column(String(40))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class WebhookRow(Base, Timestamped):
     """A webhook subscription: where to POST which events, and the secret that signs them.
 

@@ -6,7 +6,9 @@ or :func:`job_state` in the same database transaction as the change itself.
 They write one outbox row (:class:`~app.models.WebhookDeliveryRow`) per
 subscribed webhook, so the change and its notifications commit or roll back
 together: a crash can delay a notification, never lose it.
-:mod:`app.webhooks.delivery` POSTs the rows.
+:mod:`app.webhooks.delivery` POSTs the rows. The same three calls append the
+plan's notification log that its event stream replays
+(:func:`app.stream.service.log_change`), whether or not any webhook listens.
 
 Bodies carry ids (plan, job, version), states and the plan's date, never a
 patient, a visit or a location: a receiver that needs more reads it through
@@ -25,6 +27,7 @@ from sqlalchemy.orm import Session
 from app.deps import Principal
 from app.errors import ApiError
 from app.models import WebhookDeliveryRow, WebhookRow, utcnow
+from app.stream import service as stream
 from app.webhooks import repository
 from app.webhooks.schemas import (
     EVENTS,
@@ -153,6 +156,7 @@ def _plan_data(session: Session, plan_id: str, job_id: str | None) -> dict[str, 
 
 def plan_version(session: Session, plan_id: str, job_id: str | None) -> list[str]:
     """A plan version was stored: ``plan.ready`` for version 1, ``plan.version`` after."""
+    stream.log_change(session, plan_id)
     data = _plan_data(session, plan_id, job_id)
     if data is None:
         return []
@@ -161,18 +165,25 @@ def plan_version(session: Session, plan_id: str, job_id: str | None) -> list[str
 
 def plan_failed(session: Session, plan_id: str | None, job_id: str) -> list[str]:
     """A plan's solve or re-plan failed: ``plan.failed`` (the plan may still serve a version)."""
+    if plan_id is not None:
+        stream.log_change(session, plan_id)
     hooks = repository.subscribed(session, "plan.failed")
     data = _plan_data(session, plan_id, job_id) if hooks and plan_id else None
     return [] if data is None else _queue(session, hooks, "plan.failed", data)
 
 
 def job_state(session: Session, job_id: str, state: str) -> list[str]:
-    """A job moved to ``state`` (queued, running, succeeded, failed, cancelled): ``job.state``."""
-    hooks = repository.subscribed(session, "job.state")
-    facts = repository.job_facts(session, job_id) if hooks else None
+    """A job moved to ``state`` (queued, running, succeeded, failed, cancelled): ``job.state``.
+
+    The job's plan logs it (with the plan's own status, if that changed too).
+    """
+    facts = repository.job_facts(session, job_id)
     if facts is None:
         return []
     kind, plan_id, attempts = facts
+    if plan_id is not None:
+        stream.log_change(session, plan_id, job_id)
+    hooks = repository.subscribed(session, "job.state")
     return _queue(session, hooks, "job.state", {
         "job_id": job_id, "plan_id": plan_id, "kind": kind, "state": state,
         "attempts": attempts})
