@@ -389,13 +389,9 @@ def run_replan(
     plan goes back to ``ready`` at its current version (its events stay in the
     log, and the next re-plan applies them).
     """
-    from app.jobs.worker import _Reporter, fail_job, road_graph, store_result, time_limit_of
+    from app.jobs.worker import compute_and_store, road_graph, time_limit_of
 
-    kind = "replan"
-    progress = Progress()
-    reporter = _Reporter(engine, job_id, attempt, progress, echo)
-    reporter.start()
-    try:
+    def compute(progress: Progress, _tick: Callable[..., None]) -> Replanned:
         with db.transaction(engine) as session:
             plan = plans.get(session, plan_id) if plan_id else None
             version = plans.version(session, plan.id, plan.version) if plan else None
@@ -411,16 +407,12 @@ def run_replan(
                       for e in events_repo.events(session, plan.id, through=through)]
             problem, document = version.problem, version.solution
             location_ids = list(version.location_ids or [])
-        replanned = compute_replan(
+        return compute_replan(
             problem, document, location_ids, stored, now=int(payload["now"]),
             based_on=based_on, through_seq=through, graph=road_graph(settings),
             max_snap_m=settings.max_snap_m, time_limit=time_limit_of(payload, settings),
             disruption=disruption_of(payload), progress=progress)
-    except Exception as exc:
-        reporter.stop()
-        fail_job(engine, job_id, attempt, plan_id, exc)
-        return {"state": "failed", "kind": kind}
-    reporter.stop()
-    state = store_result(engine, job_id, attempt, plan_id, replanned,
-                         broke="the re-planned day broke")
-    return {"state": state, "kind": kind}
+
+    state, _ = compute_and_store(engine, job_id, attempt, plan_id, compute,
+                                 broke="the re-planned day broke", echo=echo)
+    return {"state": state, "kind": "replan"}

@@ -364,26 +364,43 @@ def run_job(job_id: str, attempt: int, settings_data: dict[str, Any], *,
         from app.replan_job import run_replan
 
         return run_replan(engine, settings, job_id, attempt, plan_id, payload, echo=echo)
+
+    def compute(progress: Progress, tick: Callable[..., None]) -> Any:
+        if kind != "plan" or day is None:
+            raise ValueError(f"job kind {kind!r} on plan {plan_id!r} cannot be run")
+        return compute_plan(day, road_graph(settings), max_snap_m=settings.max_snap_m,
+                            time_limit=time_limit_of(payload, settings), progress=progress,
+                            on_solution=tick)
+
+    state, computed = compute_and_store(engine, job_id, attempt, plan_id, compute,
+                                        broke="the solution broke", echo=echo)
+    if state != "succeeded":
+        return {"state": state, "kind": kind}
+    return {"state": state, "kind": kind, "gap_to_baseline": computed.gap_to_baseline}
+
+
+def compute_and_store(
+    engine: Any, job_id: str, attempt: int, plan_id: str | None,
+    compute: Callable[[Progress, Callable[..., None]], Any], *, broke: str,
+    echo: Callable[[float], None] | None = None,
+) -> tuple[str, Any]:
+    """Run ``compute(progress, tick)`` with its progress written, store the day it computes.
+
+    Returns the job's end state and the computed day (None when ``compute``
+    raised: the error is stored on the job and the plan goes back to its
+    last version).
+    """
     progress = Progress()
     reporter = _Reporter(engine, job_id, attempt, progress, echo)
     reporter.start()
     try:
-        if kind != "plan" or day is None:
-            raise ValueError(f"job kind {kind!r} on plan {plan_id!r} cannot be run")
-        limit = time_limit_of(payload, settings)
-        graph = road_graph(settings)
-        computed = compute_plan(day, graph, max_snap_m=settings.max_snap_m, time_limit=limit,
-                                progress=progress, on_solution=reporter.tick)
+        computed = compute(progress, reporter.tick)
     except Exception as exc:
         reporter.stop()
         fail_job(engine, job_id, attempt, plan_id, exc)
-        return {"state": "failed", "kind": kind}
+        return "failed", None
     reporter.stop()
-    state = store_result(engine, job_id, attempt, plan_id, computed,
-                         broke="the solution broke")
-    if state != "succeeded":
-        return {"state": state, "kind": kind}
-    return {"state": state, "kind": kind, "gap_to_baseline": computed.gap_to_baseline}
+    return store_result(engine, job_id, attempt, plan_id, computed, broke=broke), computed
 
 
 def fail_job(engine: Any, job_id: str, attempt: int, plan_id: str | None,
