@@ -262,7 +262,9 @@ def _restart(
         The clinician of the remaining day (None: nothing more today), and
         the breaks they take at the restart, before a delay runs: a pending
         break whose latest start would pass while they are late is taken as
-        soon as they are free (then the delay), so that the day keeps it.
+        soon as they are free (then the delay), so that the day keeps it; one
+        whose window closed while they had no visit (after their last
+        locked stop) is taken in that idle time.
         The remaining day never ends later than the shift end plus the
         overtime allowed for the whole day.
     """
@@ -284,12 +286,21 @@ def _restart(
         if t.start <= free < t.start + t.duration:
             free = t.start + t.duration
     before_delay: list[BreakTaken] = []
+    idle = ready  # free of visits since then (waiting, or home early)
     for rule in c.breaks[len(taken):]:
+        if rule.latest_start >= begin:
+            break  # still open after the delay
         start = max(rule.earliest_start, free)
-        if rule.latest_start >= begin or start > rule.latest_start:
-            break  # still open after the delay, or already missed
+        if start > rule.latest_start:
+            # Too late to start it now, but the clinician had no visit since
+            # ``idle``: the break was taken then (a route that ended before
+            # the window opened and is extended now must still show it).
+            start = max(rule.earliest_start, idle)
+            if start > rule.latest_start:
+                break  # missed: a visit ran through the whole window
         before_delay.append(BreakTaken(start, rule.duration))
-        free = start + rule.duration
+        idle = start + rule.duration
+        free = max(free, idle)
         begin = max(begin, free + late)
     taken = list(taken) + before_delay
     shift_end, latest_end = c.shift_end, c.latest_end

@@ -316,6 +316,20 @@ def test_a_delay_past_a_breaks_latest_start_keeps_the_break() -> None:
     assert _stops(result.solution)["a2"][1] >= 12 * H + 1800 + H
 
 
+def test_a_route_that_ended_before_the_break_window_takes_it_when_extended() -> None:
+    """Home by 11:00 before a 12:00-13:00 break, given a 15:00 visit: the break was the idle time."""
+    p = day([nurse("a", breaks=(Break(12 * H, 13 * H, 1800),))],
+            [visit("a1", 5, windows=((10 * H, 10 * H),))])
+    plan = _plan(p, _hand_route(p, "a", [("a1", 10 * H)]))
+    assert plan.routes[0].end_time < 12 * H and plan.routes[0].breaks == ()
+    urgent = visit("urgent", 6, acuity=5, windows=((15 * H, 15 * H + 1800),))
+    p2 = replace(p, visits=p.visits + (urgent,))
+    result = replan(p2, plan, DayState(now=14 * H), time_limit=0.5)
+    assert check(p2, result.solution) == []
+    assert _stops(result.solution)["urgent"][0] == "a"
+    assert result.solution.routes[0].breaks == (BreakTaken(12 * H, 1800),)
+
+
 def test_a_half_started_two_clinician_visit_is_not_served_alone_later() -> None:
     """A half of a two-clinician pair whose partner started without it is unassigned, named."""
     window = ((12 * H, 14 * H),)
