@@ -66,8 +66,11 @@ objective
     but keeps continuity and balance better shows it.
 checker
     ``routing.check`` of each remaining-day solution against its
-    remaining-day problem, and of the merged day (history + re-plan) against
-    the whole day. Violations are counted and listed, never hidden.
+    remaining-day problem, and :func:`routing.replan.check_day` of the merged
+    day (history + re-plan) against the whole day: the check the service's
+    re-plan job passes before it stores a version (it leaves out only what
+    history made so, such as a linked partner that can no longer follow a
+    visit already done). Violations are counted and listed, never hidden.
 
 With ``--seeds 1,2,3`` each seed is a day of its own (its own agency day and
 disruptions), printed as above, and the targets are judged once more on all
@@ -110,6 +113,7 @@ from routing.replan import (
     DayState,
     ReplanResult,
     cannot_work_on,
+    check_day,
     keep_unchanged_routes,
     locked_visits,
     replan,
@@ -387,7 +391,7 @@ def measure(applied: Applied, before: Solution, result: ReplanResult, seconds: f
                              visits=in_day)
     k = result.remaining_solution.kpis
     remaining = _violations(result.remaining_problem, result.remaining_solution)
-    whole = _violations(problem, result.solution)
+    whole = [f"{v.code}: {v.message}" for v in check_day(problem, result)]
     return {
         "latency_s": round(seconds, 3),
         "untouched": len(untouched),
