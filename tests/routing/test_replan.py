@@ -317,7 +317,7 @@ def test_a_delay_past_a_breaks_latest_start_keeps_the_break() -> None:
 
 
 def test_a_route_that_ended_before_the_break_window_takes_it_when_extended() -> None:
-    """Home by 11:00 before a 12:00-13:00 break, given a 15:00 visit: the break was the idle time."""
+    """Home by 11:00, before a 12:00-13:00 break, given a 15:00 visit: the break was idle time."""
     p = day([nurse("a", breaks=(Break(12 * H, 13 * H, 1800),))],
             [visit("a1", 5, windows=((10 * H, 10 * H),))])
     plan = _plan(p, _hand_route(p, "a", [("a1", 10 * H)]))
