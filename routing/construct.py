@@ -158,6 +158,52 @@ def build(problem: Problem, timer: RouteTimer, candidates: Sequence[Visit],
     return plan
 
 
+def eject_for(plan: Plan, visit: Visit) -> bool:
+    """Serve ``visit``, which fits nowhere, by taking out a visit that is cheaper to leave out.
+
+    Among the nearest eligible clinicians' routes, each visit that is cheaper
+    to drop than ``visit`` and not linked is tried out of its route with
+    ``visit`` at its best position there; the option that gives up the least
+    (drop cost of the visit taken out, then added travel) is committed, and
+    the visit taken out goes to its cheapest place elsewhere if it has one.
+
+    Returns
+    -------
+    bool
+        False when no such option exists (the plan is unchanged).
+    """
+    problem, timer = plan.problem, plan.timer
+    drop = problem.options.drop_cost
+    linked = {vid for g in linked_groups(problem) for vid in g}
+    pool = _nearest(plan, visit, [c for c in eligible_clinicians(problem, visit)
+                                  if plan.order(c.id)])[:NEAREST_CLINICIANS]
+    best: tuple[tuple[int, int], Clinician, list[Visit], Route, Visit] | None = None
+    for clinician in pool:
+        order = plan.order(clinician.id)
+        for i, out in enumerate(order):
+            if out.id in linked or drop(out) >= drop(visit):
+                continue
+            rest = order[:i] + order[i + 1:]
+            for pos in range(len(rest) + 1):
+                trial = rest[:pos] + [visit] + rest[pos:]
+                route = timer.time_route(clinician, trial, fixed_starts=plan.fixed_starts)
+                if route is None:
+                    continue
+                key = (drop(out), route.travel_time - plan.travel(clinician.id))
+                if best is None or key < best[0]:
+                    best = (key, clinician, trial, route, out)
+    if best is None:
+        return False
+    _, clinician, trial, route, out = best
+    del plan.where[out.id]
+    plan.commit(clinician, trial, route)
+    options = best_insertions(plan, out)
+    if options:
+        o = options[0]
+        plan.commit(o.clinician, o.order, o.route)
+    return True
+
+
 def repair(problem: Problem, timer: RouteTimer, candidates: Sequence[Visit],
            orders: Mapping[str, Sequence[Visit]], fixed: Mapping[str, int],
            break_gaps: Mapping[str, Sequence[int]] | None = None) -> Plan:

@@ -65,7 +65,7 @@ from . import construct
 from .assemble import assemble
 from .diagnose import linked_groups, screen
 from .kpis import compute_kpis
-from .model import Problem, Route, Simultaneous, Solution, Visit
+from .model import Problem, Route, Simultaneous, Solution, Unassigned, Visit
 from .schedule import RouteTimer
 
 log = logging.getLogger(__name__)
@@ -294,7 +294,49 @@ def solve(problem: Problem, params: SolverParams | None = None) -> Solution:
                 best = result
             else:
                 log.info("OR-Tools result worse than its start; keeping the start")
+    best = _serve_mandatory(problem, timer, candidates, screened, best, params.disruption)
     return Solution(best.routes, best.unassigned, compute_kpis(problem, best))
+
+
+def _serve_mandatory(problem: Problem, timer: RouteTimer, candidates: Sequence[Visit],
+                     screened: Sequence[Unassigned], solution: Solution,
+                     disruption: Disruption | None) -> Solution:
+    """``solution`` with left-out mandatory visits served where a cheaper visit can make room.
+
+    A short search sometimes leaves a mandatory visit out that fits once a
+    routine visit moves or is left out instead (measured: re-plans after a
+    sick call at 3 s). Each such visit is inserted where it fits, else by
+    :func:`construct.eject_for`; the result is kept only if its objective is
+    lower.
+    """
+    allowed = {v.id for v in candidates}
+    left = [problem.visit(u.visit_id) for u in solution.unassigned
+            if u.visit_id in allowed and problem.visit(u.visit_id).mandatory]
+    if not left:
+        return solution
+    plan = construct.Plan(problem, timer)
+    linked = {vid for g in linked_groups(problem) for vid in g}
+    for r in solution.routes:
+        plan.commit(problem.clinician(r.clinician_id),
+                    [problem.visit(s.visit_id) for s in r.stops], r)
+        plan.fixed_starts.update({s.visit_id: s.start for s in r.stops if s.visit_id in linked})
+    changed = False
+    for v in left:
+        if v.id in linked:
+            continue  # a group goes in together (construct.build), not one by one
+        options = construct.best_insertions(plan, v)
+        if options:
+            o = options[0]
+            plan.commit(o.clinician, o.order, o.route)
+            changed = True
+        else:
+            changed |= construct.eject_for(plan, v)
+    if not changed:
+        return solution
+    tried = assemble(problem, timer, plan.orders, plan.fixed_starts, screened, plan.break_gaps())
+    if objective(problem, tried, disruption) < objective(problem, solution, disruption):
+        return tried
+    return solution
 
 
 #: What a search found: routes, service starts of linked visits, the gap each break goes in.

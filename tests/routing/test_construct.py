@@ -58,3 +58,33 @@ def test_keep_links_does_not_let_one_group_move_another() -> None:
     if "z1" in starts:
         assert starts["z1"] == starts["z2"]
     assert plan.fixed_starts == {vid: starts[vid] for vid in plan.fixed_starts}
+
+
+def test_eject_for_makes_room_for_a_mandatory_visit_and_moves_the_routine_one() -> None:
+    """a holds a routine 10:00 visit; the mandatory 10:00 visit only a may serve takes its
+    place, and the routine visit goes to b."""
+    p = day([nurse("a", skills=("RN", "LPN")), nurse("b", skills=("LPN",), start=3)],
+            [visit("routine", 1, duration=H, windows=((10 * H, 10 * H),),
+                   skills=("LPN",), acuity=3),
+             visit("must", 2, duration=H, windows=((10 * H, 10 * H + 600),), mandatory=True)])
+    timer = RouteTimer(p)
+    plan = construct.Plan(p, timer)
+    a, routine, must = p.clinician("a"), p.visit("routine"), p.visit("must")
+    plan.commit(a, [routine], timer.time_route(a, [routine]))
+    assert not construct.best_insertions(plan, must)
+    assert construct.eject_for(plan, must)
+    assert plan.where == {"must": "a", "routine": "b"}
+
+
+def test_eject_for_never_takes_out_a_visit_as_costly_to_leave_out() -> None:
+    """Two mandatory visits at the same time for one nurse: the second is not served by
+    taking out the first."""
+    p = day([nurse("a")],
+            [visit(v, i, duration=H, windows=((10 * H, 10 * H),), mandatory=True)
+             for i, v in enumerate(("m1", "m2"), start=1)])
+    timer = RouteTimer(p)
+    plan = construct.Plan(p, timer)
+    a, m1 = p.clinician("a"), p.visit("m1")
+    plan.commit(a, [m1], timer.time_route(a, [m1]))
+    assert not construct.eject_for(plan, p.visit("m2"))
+    assert plan.where == {"m1": "a"}

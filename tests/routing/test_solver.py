@@ -22,7 +22,9 @@ from routing import (
     solve,
     solve_baseline,
 )
-from routing.solver import fair_shares
+from routing.diagnose import screen
+from routing.schedule import RouteTimer
+from routing.solver import _serve_mandatory, fair_shares
 
 from .days import H, day, nurse, visit
 
@@ -322,3 +324,21 @@ def test_a_break_the_day_never_reaches_is_ignored() -> None:
             [visit("v", 1)])
     sol = feasible(p, ortools)
     assert who(sol, "v") == "a" and sol.routes[0].breaks == ()
+
+
+def test_a_left_out_mandatory_visit_is_served_by_making_room() -> None:
+    """A plan that leaves out a mandatory visit (usual care here) gets it served: the routine
+    visit in its way moves to the other clinician, and the checker agrees."""
+    p = day([nurse("a", skills=("RN", "LPN")), nurse("b", skills=("LPN",), start=3)],
+            [visit("routine", 1, duration=H, windows=((10 * H, 10 * H),),
+                   skills=("LPN",), acuity=3),
+             visit("must", 2, duration=H, windows=((10 * H, 10 * H + 600),), mandatory=True)])
+    usual = solve_baseline(p)
+    assert [u.visit_id for u in usual.unassigned] == ["must"]
+    timer = RouteTimer(p)
+    candidates, screened = screen(p, timer)
+    served = _serve_mandatory(p, timer, candidates, screened, usual, None)
+    assert check(p, served) == []
+    assert served.unassigned == ()
+    assert {r.clinician_id: [s.visit_id for s in r.stops] for r in served.routes} == {
+        "a": ["must"], "b": ["routine"]}
