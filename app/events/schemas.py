@@ -119,7 +119,8 @@ class DisruptionIn(RequestModel):
     shift_tolerance_s: int = Field(
         default=DEFAULT_DISRUPTION.shift_tolerance_s, ge=0, le=MAX_SHIFT_TOLERANCE_S,
         description="A promised start may move this many seconds either way for free; no "
-                    "visit starts earlier than its promised start less this.")
+                    "visit starts earlier than its promised start less this (unless its clinician "
+                    "cannot go on).")
     shift_penalty_per_s: int = Field(
         default=DEFAULT_DISRUPTION.shift_penalty_per_s, ge=0, le=MAX_SHIFT_PENALTY_PER_S,
         description="Cost per second a promised start moves beyond the tolerance.")

@@ -330,6 +330,21 @@ def test_a_route_that_ended_before_the_break_window_takes_it_when_extended() -> 
     assert result.solution.routes[0].breaks == (BreakTaken(12 * H, 1800),)
 
 
+def test_a_sick_clinicians_promised_visit_may_move_earlier_to_be_served() -> None:
+    """a was to start a 90-minute visit at 14:15 and calls in sick at 11:00; b is busy
+    14:00-15:00 and off at 16:00, so only an earlier start than promised serves it."""
+    p = day([nurse("a"), nurse("b", start=3)],
+            [visit("long", 5, duration=5400, mandatory=True),
+             visit("b1", 6, duration=H, windows=((14 * H, 14 * H),), mandatory=True)])
+    plan = _plan(p, _hand_route(p, "a", [("long", 14 * H + 900)]),
+                 _hand_route(p, "b", [("b1", 14 * H)]))
+    state = DayState(now=11 * H, unavailable={"a": 11 * H})
+    result = replan(p, plan, state, time_limit=0.5)
+    assert check(p, result.solution) == []
+    clinician, start, _ = _stops(result.solution)["long"]
+    assert clinician == "b" and start < 14 * H
+
+
 def test_a_half_started_two_clinician_visit_is_not_served_alone_later() -> None:
     """A half of a two-clinician pair whose partner started without it is unassigned, named."""
     window = ((12 * H, 14 * H),)
