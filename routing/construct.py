@@ -20,6 +20,10 @@ from .schedule import RouteTimer
 NEAREST_CLINICIANS = 12
 #: Idle clinicians tried per visit, nearest first.
 NEAREST_IDLE = 3
+#: Options :func:`eject_for` tries to re-place the visits it takes out of a route.
+EJECT_TRIES = 40
+#: Most visits :func:`eject_for` takes out of one route.
+EJECT_MAX = 3
 
 
 @dataclass
@@ -159,49 +163,96 @@ def build(problem: Problem, timer: RouteTimer, candidates: Sequence[Visit],
 
 
 def eject_for(plan: Plan, visit: Visit) -> bool:
-    """Serve ``visit``, which fits nowhere, by taking out a visit that is cheaper to leave out.
+    """Serve ``visit``, which fits nowhere, by taking other visits out of a route.
 
-    Among the nearest eligible clinicians' routes, each visit that is cheaper
-    to drop than ``visit`` and not linked is tried out of its route with
-    ``visit`` at its best position there; the option that gives up the least
-    (drop cost of the visit taken out, then added travel) is committed, and
-    the visit taken out goes to its cheapest place elsewhere if it has one.
+    For each of the nearest eligible clinicians, unlinked visits leave their
+    route, the one cheapest to leave out first, until ``visit`` fits (at most
+    :data:`EJECT_MAX` of them). The visits taken out then go to their
+    cheapest places elsewhere. Options are tried by the drop cost of what
+    they take out, then added travel; the first whose visits all find a place
+    is committed. Failing that, the first that only leaves out visits cheaper
+    to leave out than ``visit`` is committed. A visit as costly to leave out
+    as ``visit`` is only ever moved, never left out.
 
     Returns
     -------
     bool
-        False when no such option exists (the plan is unchanged).
+        False when no option exists (the plan is unchanged).
     """
-    problem, timer = plan.problem, plan.timer
+    problem = plan.problem
     drop = problem.options.drop_cost
     linked = {vid for g in linked_groups(problem) for vid in g}
     pool = _nearest(plan, visit, [c for c in eligible_clinicians(problem, visit)
                                   if plan.order(c.id)])[:NEAREST_CLINICIANS]
-    best: tuple[tuple[int, int], Clinician, list[Visit], Route, Visit] | None = None
+    options = []
     for clinician in pool:
-        order = plan.order(clinician.id)
-        for i, out in enumerate(order):
-            if out.id in linked or drop(out) >= drop(visit):
-                continue
-            rest = order[:i] + order[i + 1:]
+        option = _make_room(plan, clinician, visit, linked)
+        if option is not None:
+            trial, route, out = option
+            key = (sum(drop(v) for v in out), route.travel_time - plan.travel(clinician.id))
+            options.append((key, clinician, trial, route, out))
+    options.sort(key=lambda o: o[0])
+    for _, clinician, trial, route, out in options[:EJECT_TRIES]:
+        saved = (dict(plan.orders), dict(plan.timed), dict(plan.where))
+        for v in out:
+            del plan.where[v.id]
+        plan.commit(clinician, trial, route)
+        for v in sorted(out, key=drop, reverse=True):
+            moved = best_insertions(plan, v)
+            if not moved:
+                break
+            o = moved[0]
+            plan.commit(o.clinician, o.order, o.route)
+        else:
+            return True
+        plan.orders, plan.timed, plan.where = saved  # undo
+    for _, clinician, trial, route, out in options:
+        if all(drop(v) < drop(visit) for v in out):
+            for v in out:
+                del plan.where[v.id]
+            plan.commit(clinician, trial, route)
+            for v in sorted(out, key=drop, reverse=True):
+                moved = best_insertions(plan, v)
+                if moved:
+                    plan.commit(moved[0].clinician, moved[0].order, moved[0].route)
+            return True
+    return False
+
+
+def _make_room(plan: Plan, clinician: Clinician, visit: Visit,
+               linked: set[str]) -> tuple[list[Visit], Route, list[Visit]] | None:
+    """``clinician``'s route with ``visit`` in it after taking out the fewest, cheapest visits.
+
+    Returns (new order, its timed route, the visits taken out), or None.
+    """
+    drop = plan.problem.options.drop_cost
+    kept = list(plan.order(clinician.id))
+    out: list[Visit] = []
+    while len(out) <= EJECT_MAX:
+        best: tuple[tuple[int, int], list[Visit], Route, Visit | None] | None = None
+        removable = [None] + [v for v in kept if v.id not in linked] if len(out) < EJECT_MAX \
+            else [None]
+        for gone in removable:
+            rest = [v for v in kept if v is not gone]
             for pos in range(len(rest) + 1):
                 trial = rest[:pos] + [visit] + rest[pos:]
-                route = timer.time_route(clinician, trial, fixed_starts=plan.fixed_starts)
+                route = plan.timer.time_route(clinician, trial, fixed_starts=plan.fixed_starts)
                 if route is None:
                     continue
-                key = (drop(out), route.travel_time - plan.travel(clinician.id))
+                key = (0 if gone is None else drop(gone), route.travel_time)
                 if best is None or key < best[0]:
-                    best = (key, clinician, trial, route, out)
-    if best is None:
-        return False
-    _, clinician, trial, route, out = best
-    del plan.where[out.id]
-    plan.commit(clinician, trial, route)
-    options = best_insertions(plan, out)
-    if options:
-        o = options[0]
-        plan.commit(o.clinician, o.order, o.route)
-    return True
+                    best = (key, trial, route, gone)
+            if best is not None and gone is None:
+                break  # fits without taking out another visit
+        if best is not None:
+            _, trial, route, gone = best
+            return trial, route, out + ([] if gone is None else [gone])
+        cheapest = min((v for v in kept if v.id not in linked), key=drop, default=None)
+        if cheapest is None or len(out) >= EJECT_MAX:
+            return None
+        kept.remove(cheapest)
+        out.append(cheapest)
+    return None
 
 
 def repair(problem: Problem, timer: RouteTimer, candidates: Sequence[Visit],

@@ -88,3 +88,21 @@ def test_eject_for_never_takes_out_a_visit_as_costly_to_leave_out() -> None:
     plan.commit(a, [m1], timer.time_route(a, [m1]))
     assert not construct.eject_for(plan, p.visit("m2"))
     assert plan.where == {"m1": "a"}
+
+
+def test_eject_for_takes_out_as_many_visits_as_room_needs() -> None:
+    """a's 3 workload points are taken by two routine visits; the mandatory 3-point visit
+    only a may serve takes both their places, and both move to b."""
+    p = day([nurse("a", skills=("RN", "LPN"), max_workload_points=3),
+             nurse("b", skills=("LPN",), start=3)],
+            [visit("r1", 1, skills=("LPN",), workload_points=1),
+             visit("r2", 2, skills=("LPN",), workload_points=2),
+             visit("must", 3, mandatory=True, workload_points=3)])
+    timer = RouteTimer(p)
+    plan = construct.Plan(p, timer)
+    a = p.clinician("a")
+    order = [p.visit("r1"), p.visit("r2")]
+    plan.commit(a, order, timer.time_route(a, order))
+    assert not construct.best_insertions(plan, p.visit("must"))
+    assert construct.eject_for(plan, p.visit("must"))
+    assert plan.where == {"must": "a", "r1": "b", "r2": "b"}
