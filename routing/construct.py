@@ -194,29 +194,29 @@ def eject_for(plan: Plan, visit: Visit) -> bool:
     options.sort(key=lambda o: o[0])
     for _, clinician, trial, route, out in options[:EJECT_TRIES]:
         saved = (dict(plan.orders), dict(plan.timed), dict(plan.where))
-        for v in out:
-            del plan.where[v.id]
-        plan.commit(clinician, trial, route)
-        for v in sorted(out, key=drop, reverse=True):
-            moved = best_insertions(plan, v)
-            if not moved:
-                break
-            o = moved[0]
-            plan.commit(o.clinician, o.order, o.route)
-        else:
+        if _swap_in(plan, clinician, trial, route, out) == len(out):
             return True
         plan.orders, plan.timed, plan.where = saved  # undo
     for _, clinician, trial, route, out in options:
         if all(drop(v) < drop(visit) for v in out):
-            for v in out:
-                del plan.where[v.id]
-            plan.commit(clinician, trial, route)
-            for v in sorted(out, key=drop, reverse=True):
-                moved = best_insertions(plan, v)
-                if moved:
-                    plan.commit(moved[0].clinician, moved[0].order, moved[0].route)
+            _swap_in(plan, clinician, trial, route, out)
             return True
     return False
+
+
+def _swap_in(plan: Plan, clinician: Clinician, order: list[Visit], route: Route,
+             out: list[Visit]) -> int:
+    """Commit ``clinician``'s new route and re-place ``out`` elsewhere; how many found a place."""
+    for v in out:
+        del plan.where[v.id]
+    plan.commit(clinician, order, route)
+    placed = 0
+    for v in sorted(out, key=plan.problem.options.drop_cost, reverse=True):
+        moved = best_insertions(plan, v)
+        if moved:
+            plan.commit(moved[0].clinician, moved[0].order, moved[0].route)
+            placed += 1
+    return placed
 
 
 def _make_room(plan: Plan, clinician: Clinician, visit: Visit,
