@@ -228,11 +228,11 @@ def _make_room(plan: Plan, clinician: Clinician, visit: Visit,
     drop = plan.problem.options.drop_cost
     kept = list(plan.order(clinician.id))
     out: list[Visit] = []
-    while len(out) <= EJECT_MAX:
+    for _ in range(EJECT_MAX):
+        # With ``out`` taken out, try ``visit`` as it is, then with one more out.
+        removable = [v for v in kept if v.id not in linked]
         best: tuple[tuple[int, int], list[Visit], Route, Visit | None] | None = None
-        removable = [None] + [v for v in kept if v.id not in linked] if len(out) < EJECT_MAX \
-            else [None]
-        for gone in removable:
+        for gone in [None, *removable]:
             rest = [v for v in kept if v is not gone]
             for pos in range(len(rest) + 1):
                 trial = rest[:pos] + [visit] + rest[pos:]
@@ -247,9 +247,9 @@ def _make_room(plan: Plan, clinician: Clinician, visit: Visit,
         if best is not None:
             _, trial, route, gone = best
             return trial, route, out + ([] if gone is None else [gone])
-        cheapest = min((v for v in kept if v.id not in linked), key=drop, default=None)
-        if cheapest is None or len(out) >= EJECT_MAX:
+        if not removable:
             return None
+        cheapest = min(removable, key=drop)
         kept.remove(cheapest)
         out.append(cheapest)
     return None
