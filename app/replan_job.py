@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import geo
@@ -236,9 +236,8 @@ def disruption_of(payload: dict[str, Any]) -> Disruption:
 
 def weights_of(disruption: Disruption) -> dict[str, int]:
     """The weights of ``disruption`` as stored with a version (its promises left out)."""
-    return {"move_penalty": disruption.move_penalty,
-            "shift_tolerance_s": disruption.shift_tolerance_s,
-            "shift_penalty_per_s": disruption.shift_penalty_per_s}
+    return {f.name: getattr(disruption, f.name) for f in fields(disruption)
+            if f.name != "previous"}
 
 
 def _store_without_clinicians(problem: dict[str, Any], changed: routing.Problem,
