@@ -342,3 +342,22 @@ def test_a_left_out_mandatory_visit_is_served_by_making_room() -> None:
     assert served.unassigned == ()
     assert {r.clinician_id: [s.visit_id for s in r.stops] for r in served.routes} == {
         "a": ["must"], "b": ["routine"]}
+
+
+def test_a_search_result_missing_a_mandatory_visit_is_mended_not_discarded(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A search result that left a mandatory visit out gets it inserted before it is
+    compared with the start, so the search's better routes are kept."""
+    import routing.solver as solver
+
+    p = day([nurse("a")], [visit("v1", 5), visit("v2", 10), visit("must", 7, mandatory=True)])
+
+    def search_without_must(problem: Problem, *_: object) -> solver.Found:
+        # What OR-Tools plus the break repair returned on the 300-visit day:
+        # better routes, one mandatory visit out.
+        return {"a": [problem.visit("v1"), problem.visit("v2")]}, {}, {}
+
+    monkeypatch.setattr(solver, "_search", search_without_must)
+    zigzag = {"a": ["v2", "v1", "must"]}  # 0-10-5-7-0: 24 km against 20 km for 0-5-7-10-0
+    sol = feasible(p, lambda q: solve(q, SolverParams(initial_routes=zigzag)))
+    assert route_of(sol, "a") == ["v1", "must", "v2"]
