@@ -2,6 +2,7 @@
 
     python -m bench.usual_care [--sizes 80,300,1000] [--time-limits 5,30,120] [--osm porto]
     python -m bench.usual_care --quick        # 80 visits, 5 s: a smoke check
+    python -m bench.usual_care --sizes 300 --time-limits 30 --travel-first
 
 For each size, one seeded day on real roads (:mod:`bench.hhday`) is planned by
 the usual-care dispatcher (``routing.solve_baseline``: most acute first, each
@@ -10,7 +11,11 @@ CareRoute (``routing.solve``) at each time limit. Every solution is re-checked
 by ``routing.check``; one with violations is reported as infeasible. KPIs come
 from ``routing.compute_kpis``. The KPI table is printed side by side, then the
 issue-7 targets (300-visit day at 30 s) met or missed, and by how much, then
-how the gap moves with the time limit and the size. Writes
+how the gap moves with the time limit and the size. With ``--travel-first``
+each day is also planned at each time limit with continuity and balance
+taken out of the objective (``preference_penalty`` and ``balance_weight``
+0; travel, overtime and leaving visits out still count): how much travel the
+day's hard rules (skills, windows, shifts, breaks, links) leave to cut. Writes
 bench/results/usual_care.json. Map data © OpenStreetMap contributors.
 """
 
@@ -20,6 +25,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +60,7 @@ def measure(problem: Problem, solution: Solution, seconds: float) -> dict[str, A
 
 
 def run_size(osm: str, visits: int, seed: int, time_limits: list[float],
-             say: Any = print) -> dict[str, Any]:
+             travel_first: bool = False, say: Any = print) -> dict[str, Any]:
     """One day of ``visits`` visits: usual care once, CareRoute at each time limit."""
     began = time.monotonic()
     day = load_day(osm, visits, seed=seed)
@@ -70,13 +76,32 @@ def run_size(osm: str, visits: int, seed: int, time_limits: list[float],
         solution = solve(problem, SolverParams(time_limit=t))
         runs[_name(t)] = measure(problem, solution, time.monotonic() - began)
         say(f"   careroute {t:g} s done ({runs[_name(t)]['seconds']:.0f} s)", flush=True)
+    if travel_first:
+        only_travel = replace(problem, options=replace(
+            problem.options, preference_penalty=0, balance_weight=0))
+        for t in time_limits:
+            began = time.monotonic()
+            solution = solve(only_travel, SolverParams(time_limit=t))
+            # Measured against the real day, so its objective counts what it gave up.
+            runs[_name(t, TRAVEL_FIRST)] = measure(problem, solution, time.monotonic() - began)
+            say(f"   travel-first {t:g} s done", flush=True)
     return {"visits": visits, "clinicians": info["clinicians"], "day": info, "runs": runs,
             "targets": {_name(t): targets(runs["usual_care"], runs[_name(t)])
                         for t in time_limits}}
 
 
-def _name(t: float) -> str:
-    return f"careroute_{t:g}s"
+#: Name prefixes of the runs of one size.
+CAREROUTE, TRAVEL_FIRST = "careroute_", "travel_first_"
+
+
+def _name(t: float, prefix: str = CAREROUTE) -> str:
+    return f"{prefix}{t:g}s"
+
+
+def _head(name: str) -> str:
+    if name == "usual_care":
+        return "usual care"
+    return name.replace(CAREROUTE, "CareRoute ").replace(TRAVEL_FIRST, "travel-first ")
 
 
 def targets(usual: dict[str, Any], ours: dict[str, Any]) -> list[dict[str, Any]]:
@@ -156,8 +181,7 @@ def print_size(result: dict[str, Any], say: Any = print) -> None:
     cols = {n: kpi_rows(runs[n]) for n in names}
     labels = list(next(iter(cols.values())))
     width = max(len(x) for x in labels)
-    heads = ["usual care" if n == "usual_care" else n.replace("careroute_", "CareRoute ")
-             for n in names]
+    heads = [_head(n) for n in names]
     say(f"\n{'KPI':{width}}  " + "  ".join(f"{h:>16}" for h in heads))
     for label in labels:
         say(f"{label:{width}}  " + "  ".join(f"{cols[n][label]:>16}" for n in names))
@@ -170,7 +194,7 @@ def print_targets(results: list[dict[str, Any]], say: Any = print) -> None:
         return
     result, name = pick
     official = result["visits"] == TARGET_SIZE and name == _name(TARGET_TIME_LIMIT)
-    where = f"{result['visits']} visits, {name.replace('careroute_', '')}"
+    where = f"{result['visits']} visits, {name.replace(CAREROUTE, '')}"
     say(f"\nTargets (issue 7: 300 visits at 30 s){'' if official else '; measured on ' + where}")
     for t in result["targets"][name]:
         mark = "met" if t["met"] else f"NOT met (short by {t['short_by']})"
@@ -183,12 +207,12 @@ def _target_run(results: list[dict[str, Any]]) -> tuple[dict[str, Any], str] | N
     by_size = {r["visits"]: r for r in results}
     result = by_size.get(TARGET_SIZE) or min(
         results, key=lambda r: abs(r["visits"] - TARGET_SIZE))
-    names = [n for n in result["runs"] if n != "usual_care"]
+    names = [n for n in result["runs"] if n.startswith(CAREROUTE)]
     if not names:
         return None
     want = _name(TARGET_TIME_LIMIT)
     name = want if want in names else min(
-        names, key=lambda n: abs(float(n[len("careroute_"):-1]) - TARGET_TIME_LIMIT))
+        names, key=lambda n: abs(float(n[len(CAREROUTE):-1]) - TARGET_TIME_LIMIT))
     return result, name
 
 
@@ -196,7 +220,7 @@ def print_gaps(results: list[dict[str, Any]], say: Any = print) -> None:
     """How the gap to usual care moves with the time limit and the size."""
     say("\nGap to usual care by size and time limit "
         "(travel cut; served visits; overtime; workload ratio)")
-    say(f"{'visits':>6} {'limit':>6} {'travel cut':>10} {'served +/-':>10} "
+    say(f"{'visits':>6} {'run':>17} {'travel cut':>10} {'served +/-':>10} "
         f"{'overtime +/- min':>16} {'ratio':>6} {'critical unassigned':>19}")
     for r in results:
         u = r["runs"]["usual_care"]["kpis"]
@@ -206,7 +230,7 @@ def print_gaps(results: list[dict[str, Any]], say: Any = print) -> None:
             k = run["kpis"]
             cut = 1 - k["travel_time"] / u["travel_time"] if u["travel_time"] else 0.0
             ratio = k["workload_ratio"]
-            say(f"{r['visits']:>6} {name[len('careroute_'):]:>6} {100 * cut:>9.1f}% "
+            say(f"{r['visits']:>6} {_head(name):>17} {100 * cut:>9.1f}% "
                 f"{k['visits_assigned'] - u['visits_assigned']:>+10d} "
                 f"{(k['overtime'] - u['overtime']) / 60:>+16.0f} "
                 f"{'-' if ratio is None else f'{ratio:.2f}':>6} "
@@ -220,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--osm", default="porto", help="porto, columbus, or an OSM extract path")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="80 visits at 5 s (smoke check)")
+    parser.add_argument("--travel-first", action="store_true",
+                        help="also plan with continuity and balance out of the objective")
     parser.add_argument("--out", default=str(RESULTS / "usual_care.json"))
     args = parser.parse_args(argv)
     if args.quick:
@@ -232,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     results = []
     for size in sizes:
-        result = run_size(args.osm, size, args.seed, limits)
+        result = run_size(args.osm, size, args.seed, limits, args.travel_first)
         print_size(result)
         results.append(result)
     print_targets(results)
