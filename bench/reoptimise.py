@@ -60,6 +60,11 @@ travel
     home included) and visits served in it. The ratio is re-plan /
     from-scratch, judged on the total over all events; read it with the
     visits served (a plan that serves fewer visits can travel less).
+continuity
+    Of the served visits that have preferred clinicians (among those still
+    working), the share served by one of them, pooled over events. Both sides
+    pay ``preference_penalty`` for each one missed, so a plan that keeps more
+    of them may drive more: read the travel ratio with it.
 objective
     :func:`routing.objective` of each remaining-day plan, the disruption cost
     left out: the same measure for both sides, so a re-plan that travels more
@@ -395,6 +400,10 @@ def measure(applied: Applied, before: Solution, result: ReplanResult, seconds: f
     k = result.remaining_solution.kpis
     remaining = _violations(result.remaining_problem, result.remaining_solution)
     whole = [f"{v.code}: {v.message}" for v in check_day(problem, result)]
+    preferred = {v.id: v.preferred_clinicians for v in result.remaining_problem.visits
+                 if v.preferred_clinicians}
+    with_preferred = [(s.visit_id, r.clinician_id) for r in result.remaining_solution.routes
+                      for s in r.stops if s.visit_id in preferred]
     return {
         "latency_s": round(seconds, 3),
         "untouched": len(untouched),
@@ -406,6 +415,8 @@ def measure(applied: Applied, before: Solution, result: ReplanResult, seconds: f
         "objective": objective(result.remaining_problem, result.remaining_solution),
         "served": k["visits_assigned"],
         "unassigned": k["visits_unassigned"],
+        "served_with_preferred": len(with_preferred),
+        "kept_preferred": sum(1 for vid, cid in with_preferred if cid in preferred[vid]),
         "violations": len(remaining),
         "violations_list": remaining[:10],
         "day_violations": len(whole),
@@ -500,6 +511,8 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "served": sum(m["served"] for m in ms),
             "unassigned": sum(m["unassigned"] for m in ms),
             "travel_per_served_s": round(travel / max(1, sum(m["served"] for m in ms)), 1),
+            "continuity": round(sum(m["kept_preferred"] for m in ms)
+                                / max(1, sum(m["served_with_preferred"] for m in ms)), 4),
             "violations": sum(m["violations"] for m in ms),
             "day_violations": sum(m["day_violations"] for m in ms),
         }
@@ -600,6 +613,7 @@ def print_summary(s: dict[str, Any], say: Any = print) -> None:
             ("visits served, all events", "served", "{}"),
             ("visits unassigned, all events", "unassigned", "{}"),
             ("travel per visit served (min)", "travel_per_served_s", "{:.1f}"),
+            ("continuity (preferred kept)", "continuity", "{:.1%}"),
             ("checker violations, remaining day", "violations", "{}"),
             ("checker violations, whole day", "day_violations", "{}")):
         a, b = s["replan"][key], s["scratch"][key]
