@@ -2,7 +2,8 @@
 
     python -m bench.usual_care [--sizes 80,300,1000] [--time-limits 5,30,120] [--osm porto]
     python -m bench.usual_care --quick        # 80 visits, 5 s: a smoke check
-    python -m bench.usual_care --sizes 300 --time-limits 30 --travel-first
+    python -m bench.usual_care --sizes 300 --time-limits 30 --travel-first \
+        --weights preference_penalty=300 --weights preference_penalty=300,balance_weight=30
 
 For each size, one seeded day on real roads (:mod:`bench.hhday`) is planned by
 the usual-care dispatcher (``routing.solve_baseline``: most acute first, each
@@ -11,11 +12,16 @@ CareRoute (``routing.solve``) at each time limit. Every solution is re-checked
 by ``routing.check``; one with violations is reported as infeasible. KPIs come
 from ``routing.compute_kpis``. The KPI table is printed side by side, then the
 issue-7 targets (300-visit day at 30 s) met or missed, and by how much, then
-how the gap moves with the time limit and the size. With ``--travel-first``
-each day is also planned at each time limit with continuity and balance
-taken out of the objective (``preference_penalty`` and ``balance_weight``
-0; travel, overtime and leaving visits out still count): how much travel the
-day's hard rules (skills, windows, shifts, breaks, links) leave to cut. Writes
+how the gap moves with the time limit and the size.
+
+``--weights K=V[,K=V]`` (repeatable) also plans each day at each time limit
+with those objective weights (:class:`routing.Options` fields) in place of
+the defaults; each such plan is measured on the real day, so its objective
+column counts what it gave up. ``--travel-first`` is
+``--weights preference_penalty=0,balance_weight=0``: continuity and balance
+out, travel, overtime and leaving visits out still in, which shows how much
+travel the day's hard rules (skills, windows, shifts, breaks, links) leave
+to cut. Writes
 bench/results/usual_care.json. Map data © OpenStreetMap contributors.
 """
 
@@ -25,12 +31,22 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
 from bench.hhday import load_day, osm_path, summary
-from routing import Problem, Solution, SolverParams, check, objective, solve, solve_baseline
+from routing import (
+    Options,
+    Problem,
+    Solution,
+    SolverParams,
+    check,
+    objective,
+    solve,
+    solve_baseline,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -60,7 +76,7 @@ def measure(problem: Problem, solution: Solution, seconds: float) -> dict[str, A
 
 
 def run_size(osm: str, visits: int, seed: int, time_limits: list[float],
-             travel_first: bool = False, say: Any = print) -> dict[str, Any]:
+             variants: Sequence[Mapping[str, int]] = (), say: Any = print) -> dict[str, Any]:
     """One day of ``visits`` visits: usual care once, CareRoute at each time limit."""
     began = time.monotonic()
     day = load_day(osm, visits, seed=seed)
@@ -76,22 +92,50 @@ def run_size(osm: str, visits: int, seed: int, time_limits: list[float],
         solution = solve(problem, SolverParams(time_limit=t))
         runs[_name(t)] = measure(problem, solution, time.monotonic() - began)
         say(f"   careroute {t:g} s done ({runs[_name(t)]['seconds']:.0f} s)", flush=True)
-    if travel_first:
-        only_travel = replace(problem, options=replace(
-            problem.options, preference_penalty=0, balance_weight=0))
+    for weights in variants:
+        weighted = replace(problem, options=replace(problem.options, **weights))
         for t in time_limits:
             began = time.monotonic()
-            solution = solve(only_travel, SolverParams(time_limit=t))
-            # Measured against the real day, so its objective counts what it gave up.
-            runs[_name(t, TRAVEL_FIRST)] = measure(problem, solution, time.monotonic() - began)
-            say(f"   travel-first {t:g} s done", flush=True)
+            solution = solve(weighted, SolverParams(time_limit=t))
+            # Measured on the real day, so its objective counts what it gave up.
+            name = _name(t, _prefix(weights))
+            runs[name] = measure(problem, solution, time.monotonic() - began)
+            say(f"   {_head(name)} done", flush=True)
     return {"visits": visits, "clinicians": info["clinicians"], "day": info, "runs": runs,
             "targets": {_name(t): targets(runs["usual_care"], runs[_name(t)])
                         for t in time_limits}}
 
 
-#: Name prefixes of the runs of one size.
-CAREROUTE, TRAVEL_FIRST = "careroute_", "travel_first_"
+#: Name prefix of CareRoute's runs with the default weights.
+CAREROUTE = "careroute_"
+#: Short names of objective weights in column heads.
+SHORT = {"preference_penalty": "pref", "balance_weight": "bal", "overtime_weight": "ot",
+         "travel_weight": "trav", "drop_penalty": "drop", "distance_weight": "dist"}
+TRAVEL_FIRST = {"preference_penalty": 0, "balance_weight": 0}
+
+
+def _prefix(weights: Mapping[str, int]) -> str:
+    return "w:" + ",".join(f"{SHORT.get(k, k)}={v}" for k, v in weights.items()) + "_"
+
+
+def parse_weights(text: str) -> dict[str, int]:
+    """``preference_penalty=300,balance_weight=30`` -> a dict of Options fields."""
+    known = {f.name for f in fields(Options)} - {"time_limit", "seed"}
+    out = {}
+    for part in text.split(","):
+        key, sep, value = part.partition("=")
+        key = key.strip()
+        if not sep or key not in known:
+            raise argparse.ArgumentTypeError(
+                f"{part!r} is not KEY=VALUE with KEY one of {', '.join(sorted(known))}")
+        try:
+            out[key] = int(value)
+        except ValueError:
+            out[key] = -1
+        if out[key] < 0:
+            raise argparse.ArgumentTypeError(
+                f"{key}={value!r} is not an integer >= 0")
+    return out
 
 
 def _name(t: float, prefix: str = CAREROUTE) -> str:
@@ -101,7 +145,10 @@ def _name(t: float, prefix: str = CAREROUTE) -> str:
 def _head(name: str) -> str:
     if name == "usual_care":
         return "usual care"
-    return name.replace(CAREROUTE, "CareRoute ").replace(TRAVEL_FIRST, "travel-first ")
+    if name.startswith("w:"):
+        weights, _, limit = name[2:].rpartition("_")
+        return f"{weights} {limit}"
+    return name.replace(CAREROUTE, "CareRoute ")
 
 
 def targets(usual: dict[str, Any], ours: dict[str, Any]) -> list[dict[str, Any]]:
@@ -244,6 +291,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--osm", default="porto", help="porto, columbus, or an OSM extract path")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="80 visits at 5 s (smoke check)")
+    parser.add_argument("--weights", type=parse_weights, action="append", default=[],
+                        metavar="K=V[,K=V]",
+                        help="also plan with these objective weights (repeatable)")
     parser.add_argument("--travel-first", action="store_true",
                         help="also plan with continuity and balance out of the objective")
     parser.add_argument("--out", default=str(RESULTS / "usual_care.json"))
@@ -252,13 +302,14 @@ def main(argv: list[str] | None = None) -> int:
         args.sizes, args.time_limits = "80", "5"
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     limits = [float(t) for t in args.time_limits.split(",") if t.strip()]
+    variants = ([TRAVEL_FIRST] if args.travel_first else []) + args.weights
     if not osm_path(args.osm).is_file():
         print(f"no OSM extract at {osm_path(args.osm)} (set CAREROUTE_SHARED_DATA)",
               file=sys.stderr)
         return 2
     results = []
     for size in sizes:
-        result = run_size(args.osm, size, args.seed, limits, args.travel_first)
+        result = run_size(args.osm, size, args.seed, limits, variants)
         print_size(result)
         results.append(result)
     print_targets(results)
