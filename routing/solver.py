@@ -281,7 +281,7 @@ def solve(problem: Problem, params: SolverParams | None = None) -> Solution:
 
     start_plan = _warm_start(problem, timer, candidates, params.initial_routes,
                              params.disruption)
-    start = _serve_mandatory(
+    start = _serve_left_out(
         problem, timer, candidates, screened,
         assemble(problem, timer, start_plan.orders, start_plan.fixed_starts, screened),
         params.disruption)
@@ -294,7 +294,7 @@ def solve(problem: Problem, params: SolverParams | None = None) -> Solution:
             # A search result that left a mandatory visit out is mended before
             # it is judged: else one such visit makes the whole search's work
             # lose to the start (measured: the 300-visit day at 5-120 s).
-            result = _serve_mandatory(problem, timer, candidates, screened,
+            result = _serve_left_out(problem, timer, candidates, screened,
                                       assemble(problem, timer, orders, fixed, screened, gaps),
                                       params.disruption)
             d = params.disruption
@@ -305,45 +305,66 @@ def solve(problem: Problem, params: SolverParams | None = None) -> Solution:
     return Solution(best.routes, best.unassigned, compute_kpis(problem, best))
 
 
-def _serve_mandatory(problem: Problem, timer: RouteTimer, candidates: Sequence[Visit],
-                     screened: Sequence[Unassigned], solution: Solution,
-                     disruption: Disruption | None) -> Solution:
-    """``solution`` with left-out mandatory visits served where a cheaper visit can make room.
+def _serve_left_out(problem: Problem, timer: RouteTimer, candidates: Sequence[Visit],
+                    screened: Sequence[Unassigned], solution: Solution,
+                    disruption: Disruption | None) -> Solution:
+    """``solution`` with left-out visits served where they fit or a cheaper visit makes room.
 
-    A short search sometimes leaves a mandatory visit out that fits once a
-    routine visit moves or is left out instead (measured: re-plans after a
-    sick call at 3 s). Each such visit is inserted where it fits, else by
-    :func:`construct.eject_for`; the result is kept only if its objective is
-    lower.
+    A search stopped by its time limit can leave out visits that fit, or that
+    fit once a visit cheaper to leave out moves or goes (measured: a mandatory
+    visit out on the 300-visit day after the break repair; re-plans at 3 s
+    leaving one or two more visits out than re-solving from scratch). Visits
+    go in most costly to leave out first: at their cheapest insertion when it
+    costs less than leaving them out, else (mandatory, or acuity above 1) by
+    :func:`construct.eject_for`. The result is kept only if its objective is
+    lower; failing that, serving only the mandatory visits is tried.
     """
     allowed = {v.id for v in candidates}
-    left = [problem.visit(u.visit_id) for u in solution.unassigned
-            if u.visit_id in allowed and problem.visit(u.visit_id).mandatory]
-    if not left:
-        return solution
+    linked = {vid for g in linked_groups(problem) for vid in g}
+    drop = problem.options.drop_cost
+    # A group of linked visits goes in together (construct.build), not one by one.
+    left = sorted((problem.visit(u.visit_id) for u in solution.unassigned
+                   if u.visit_id in allowed and u.visit_id not in linked),
+                  key=drop, reverse=True)
+    mandatory = [v for v in left if v.mandatory]
+    attempts = [left] + ([mandatory] if mandatory and len(mandatory) < len(left) else [])
+    cost = None
+    for visits in attempts:
+        tried = _serve(problem, timer, screened, solution, visits)
+        if tried is None:
+            continue
+        if cost is None:
+            cost = objective(problem, solution, disruption)
+        if objective(problem, tried, disruption) < cost:
+            return tried
+    return solution
+
+
+def _serve(problem: Problem, timer: RouteTimer, screened: Sequence[Unassigned],
+           solution: Solution, visits: Sequence[Visit]) -> Solution | None:
+    """``solution`` with as many of ``visits`` served as fit (None: none did)."""
+    if not visits:
+        return None
     plan = construct.Plan(problem, timer)
     linked = {vid for g in linked_groups(problem) for vid in g}
     for r in solution.routes:
         plan.commit(problem.clinician(r.clinician_id),
                     [problem.visit(s.visit_id) for s in r.stops], r)
         plan.fixed_starts.update({s.visit_id: s.start for s in r.stops if s.visit_id in linked})
+    drop = problem.options.drop_cost
     changed = False
-    for v in left:
-        if v.id in linked:
-            continue  # a group goes in together (construct.build), not one by one
+    for v in visits:
         options = construct.best_insertions(plan, v)
-        if options:
+        if options and options[0].cost < drop(v):
             o = options[0]
             plan.commit(o.clinician, o.order, o.route)
             changed = True
-        else:
+        elif v.mandatory or v.acuity > 1:
+            # Making room for an acuity-1 visit could only leave out another.
             changed |= construct.eject_for(plan, v)
     if not changed:
-        return solution
-    tried = assemble(problem, timer, plan.orders, plan.fixed_starts, screened, plan.break_gaps())
-    if objective(problem, tried, disruption) < objective(problem, solution, disruption):
-        return tried
-    return solution
+        return None
+    return assemble(problem, timer, plan.orders, plan.fixed_starts, screened, plan.break_gaps())
 
 
 #: What a search found: routes, service starts of linked visits, the gap each break goes in.

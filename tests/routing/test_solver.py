@@ -24,7 +24,7 @@ from routing import (
 )
 from routing.diagnose import screen
 from routing.schedule import RouteTimer
-from routing.solver import _serve_mandatory, fair_shares
+from routing.solver import _serve_left_out, fair_shares
 
 from .days import H, day, nurse, visit
 
@@ -337,7 +337,7 @@ def test_a_left_out_mandatory_visit_is_served_by_making_room() -> None:
     assert [u.visit_id for u in usual.unassigned] == ["must"]
     timer = RouteTimer(p)
     candidates, screened = screen(p, timer)
-    served = _serve_mandatory(p, timer, candidates, screened, usual, None)
+    served = _serve_left_out(p, timer, candidates, screened, usual, None)
     assert check(p, served) == []
     assert served.unassigned == ()
     assert {r.clinician_id: [s.visit_id for s in r.stops] for r in served.routes} == {
@@ -361,3 +361,23 @@ def test_a_search_result_missing_a_mandatory_visit_is_mended_not_discarded(
     zigzag = {"a": ["v2", "v1", "must"]}  # 0-10-5-7-0: 24 km against 20 km for 0-5-7-10-0
     sol = feasible(p, lambda q: solve(q, SolverParams(initial_routes=zigzag)))
     assert route_of(sol, "a") == ["v1", "must", "v2"]
+
+
+def test_left_out_visits_are_served_and_a_cheaper_one_makes_room() -> None:
+    """A plan that leaves out a visit that fits and an acuity-3 visit whose slot an
+    acuity-1 visit holds gets both served; only the acuity-1 visit stays out."""
+    from routing.assemble import assemble
+
+    p = day([nurse("n")],
+            [visit("routine", 1, duration=H, windows=((10 * H, 10 * H),)),
+             visit("acute", 2, duration=H, windows=((10 * H, 10 * H + 600),), acuity=3),
+             visit("fits", 3, windows=((13 * H, 14 * H),), acuity=2)])
+    timer = RouteTimer(p)
+    candidates, screened = screen(p, timer)
+    left = assemble(p, timer, {"n": [p.visit("routine")]}, {}, screened)
+    assert sorted(u.visit_id for u in left.unassigned) == ["acute", "fits"]
+    served = _serve_left_out(p, timer, candidates, screened, left, None)
+    assert check(p, served) == []
+    assert route_of(served, "n") == ["acute", "fits"]
+    assert [u.visit_id for u in served.unassigned] == ["routine"]
+    assert objective(p, served) < objective(p, left)
