@@ -429,11 +429,12 @@ def measure(applied: Applied, before: Solution, result: ReplanResult, seconds: f
 
 def run_day(problem: Problem, graph: geo.RoadGraph | None, *, events: int, seed: int,
             time_limit: float, plan_time_limit: float, scratch_time_limit: float | None = None,
-            say: Any = print) -> dict[str, Any]:
+            disruption: Disruption | None = None, say: Any = print) -> dict[str, Any]:
     """Plan ``problem``, then apply and re-plan each disruption (module docstring).
 
     ``graph`` is the road graph the problem's matrix came from: added visits
     are placed on its nodes (None: no ``visit_added`` events may occur).
+    ``disruption`` holds the re-plans' weights (None: the defaults).
     """
     began = time.monotonic()
     plan = solve(problem, SolverParams(time_limit=plan_time_limit))
@@ -453,7 +454,8 @@ def run_day(problem: Problem, graph: geo.RoadGraph | None, *, events: int, seed:
             applied.problem, off, locked=locked_visits(applied.previous, applied.state),
             now=applied.state.now)
         previous = _without_stops(applied.previous, {u.visit_id for u in pinned})
-        result = replan(problem, previous, applied.state, time_limit=time_limit)
+        result = replan(problem, previous, applied.state, time_limit=time_limit,
+                        disruption=disruption)
         result, kept = keep_unchanged_routes(problem, day.plan, result, now=applied.state.now,
                                              quiet={c.id for c in problem.clinicians}
                                              - applied.named)
@@ -649,6 +651,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds for each from-scratch re-solve (default: --time-limit)")
     parser.add_argument("--plan-time-limit", type=float, default=30.0,
                         help="seconds of search for the morning plan")
+    defaults = Disruption(previous={})
+    parser.add_argument("--move-penalty", type=int, default=defaults.move_penalty,
+                        help="re-plans' cost of moving a visit to another clinician")
+    parser.add_argument("--shift-tolerance", type=int, default=defaults.shift_tolerance_s,
+                        help="seconds a promised start may move for free")
+    parser.add_argument("--shift-penalty", type=int, default=defaults.shift_penalty_per_s,
+                        help="cost per second a promised start moves beyond the tolerance")
     parser.add_argument("--quick", action="store_true",
                         help="80 visits, 5 events, 5 s plan, 1 s re-plans (smoke check)")
     parser.add_argument("--out", default=str(RESULTS / "reoptimise.json"))
@@ -659,6 +668,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no OSM extract at {osm_path(args.osm)} (set CAREROUTE_SHARED_DATA)",
               file=sys.stderr)
         return 2
+    for flag in ("move_penalty", "shift_tolerance", "shift_penalty"):
+        if getattr(args, flag) < 0:
+            parser.error(f"--{flag.replace('_', '-')} must be >= 0, got {getattr(args, flag)}")
+    disruption = Disruption(previous={}, move_penalty=args.move_penalty,
+                            shift_tolerance_s=args.shift_tolerance,
+                            shift_penalty_per_s=args.shift_penalty)
     seeds = [args.seed] if args.seed is not None else [int(x) for x in args.seeds.split(",")]
     began = time.monotonic()
     days = []
@@ -670,7 +685,7 @@ def main(argv: list[str] | None = None) -> int:
               f"seed {seed}); day built in {time.monotonic() - began:.0f} s", flush=True)
         result = run_day(loaded.problem, graph, events=args.events, seed=seed,
                          time_limit=args.time_limit, plan_time_limit=args.plan_time_limit,
-                         scratch_time_limit=args.scratch_time_limit)
+                         scratch_time_limit=args.scratch_time_limit, disruption=disruption)
         result = {"seed": seed, "clinicians": info["clinicians"], "day": info, **result}
         print_result(result)
         days.append(result)
@@ -689,6 +704,9 @@ def main(argv: list[str] | None = None) -> int:
         "visits": args.visits, "events": args.events, "time_limit_s": args.time_limit,
         "scratch_time_limit_s": args.scratch_time_limit or args.time_limit,
         "plan_time_limit_s": args.plan_time_limit,
+        "disruption": {"move_penalty": disruption.move_penalty,
+                       "shift_tolerance_s": disruption.shift_tolerance_s,
+                       "shift_penalty_per_s": disruption.shift_penalty_per_s},
         "seconds": round(time.monotonic() - began, 1), "summary": pooled, "days": days,
     }, indent=1))
     print(f"\nwrote {out} ({time.monotonic() - began:.0f} s in all)")
