@@ -48,7 +48,7 @@ from .model import (
     Visit,
 )
 from .schedule import RouteTimer
-from .solver import Disruption, SolverParams, solve
+from .solver import Disruption, SolverParams, objective, solve
 
 
 @dataclass(frozen=True)
@@ -201,6 +201,7 @@ def replan(
     disruption = replace(disruption or Disruption(previous={}), previous=promises)
     pinned_away: list[Unassigned] = []
     remaining_visits = []
+    unpromised: dict[str, Visit] = {}  # visit id -> as it was before its promise narrowed it
     for v in problem.visits:
         if v.id in locked_ids:
             continue
@@ -218,11 +219,14 @@ def replan(
             # Their clinician cannot go on: the patient is called about the new
             # clinician anyway, so an earlier time is no broken promise.
             promise = None
+        still = replace(
+            still,
+            preferred_clinicians=tuple(c for c in still.preferred_clinicians if c in working),
+            excluded_clinicians=tuple(c for c in still.excluded_clinicians if c in working))
         v = _not_before_promise(still, promise, disruption.shift_tolerance_s)
-        remaining_visits.append(replace(
-            v,
-            preferred_clinicians=tuple(c for c in v.preferred_clinicians if c in working),
-            excluded_clinicians=tuple(c for c in v.excluded_clinicians if c in working)))
+        if v.time_windows != still.time_windows:
+            unpromised[v.id] = still
+        remaining_visits.append(v)
     pinned_ids = {u.visit_id for u in pinned_away}
     for group in linked_groups(problem):  # partners are not served alone
         gone = [vid for vid in group if vid in pinned_ids]
@@ -245,6 +249,9 @@ def replan(
     solved = solve(remaining, SolverParams(
         time_limit=time_limit, initial_routes=initial,
         disruption=None if from_scratch else disruption))
+    if not from_scratch:
+        remaining, solved = _earlier_than_promised(remaining, solved, unpromised, disruption,
+                                                   time_limit)
     remaining_solution = solved
     solution = _merge(problem, remaining, remaining_solution, locked, breaks_taken, route_of,
                       timer)
@@ -402,6 +409,40 @@ def _not_before_promise(visit: Visit, promise: tuple[str, int] | None,
     windows = visit.windows or ((0, MAX_SECONDS),)
     kept = tuple((max(lo, earliest), hi) for lo, hi in windows if hi >= earliest)
     return replace(visit, time_windows=kept or windows)
+
+
+#: Share of the time limit the retry of :func:`_earlier_than_promised` may take.
+EARLIER_RETRY_SHARE = 0.15
+
+
+def _earlier_than_promised(
+    remaining: Problem, solved: Solution, unpromised: Mapping[str, Visit],
+    disruption: Disruption, time_limit: float | None,
+) -> tuple[Problem, Solution]:
+    """Serve left-out promised visits earlier than promised when that is the only way.
+
+    A promise keeps a visit from starting more than the tolerance before the
+    promised time; when that leaves the visit out (its clinician is late, say,
+    and nobody is free after the promise), an earlier start with a phone call
+    is better care than no visit (measured: re-plans leaving out visits that
+    re-solving from scratch served, nearly all held by their promise). The
+    left-out visits get back their own windows and the plan is searched again
+    from itself for a short while; kept only if its objective is lower.
+    """
+    left = {u.visit_id for u in solved.unassigned} & set(unpromised)
+    if not left:
+        return remaining, solved
+    relaxed = replace(remaining, visits=tuple(
+        unpromised[v.id] if v.id in left else v for v in remaining.visits))
+    limit = time_limit if time_limit is not None else remaining.options.time_limit
+    retried = solve(relaxed, SolverParams(
+        time_limit=max(0.1, EARLIER_RETRY_SHARE * limit),
+        initial_routes={r.clinician_id: [s.visit_id for s in r.stops] for r in solved.routes},
+        disruption=disruption))
+    # ``solved`` keeps every rule of ``relaxed`` too (only windows widened).
+    if objective(relaxed, retried, disruption) < objective(relaxed, solved, disruption):
+        return relaxed, retried
+    return remaining, solved
 
 
 def _final_breaks(c: Clinician, ready: int, taken: Sequence[BreakTaken],

@@ -392,3 +392,21 @@ def test_a_precedence_gap_that_closed_leaves_the_visit_unassigned() -> None:
     assert why.reason == "time_window_unreachable"
     assert check_day(p, result) == []
     assert [v.code for v in check(p, result.solution)] == ["link_partial"]
+
+
+def test_a_late_clinicians_promised_visit_moves_earlier_rather_than_out() -> None:
+    """a, 75 minutes late, can no longer fit the 90-minute visit promised at 14:15 before
+    16:00; b is free only before 14:00, so an earlier start than promised serves it."""
+    p = day([nurse("a"), nurse("b", start=3)],
+            [visit("m1", 5, duration=2 * H, windows=((12 * H, 13 * H),), pinned_clinician="a",
+                   mandatory=True),
+             visit("long", 5, duration=5400, acuity=3),
+             visit("b1", 6, duration=H, windows=((14 * H, 14 * H),), pinned_clinician="b",
+                   mandatory=True)])
+    plan = _plan(p, _hand_route(p, "a", [("m1", 12 * H), ("long", 14 * H + 900)]),
+                 _hand_route(p, "b", [("b1", 14 * H)]))
+    result = replan(p, plan, DayState(now=11 * H + 1800, delayed={"a": 4500}), time_limit=0.5)
+    assert check(p, result.solution) == [] and check_day(p, result) == []
+    assert check(result.remaining_problem, result.remaining_solution) == []
+    clinician, start, _ = _stops(result.solution)["long"]
+    assert clinician == "b" and start < 14 * H - 900
