@@ -12,7 +12,8 @@ to another clinician or shifting a promised start beyond a tolerance. A
 promised visit does not start earlier than its promise less the tolerance,
 unless its clinician cannot go on (the patient is called about the new
 clinician anyway; measured: a sick RN's 95-minute mandatory visit promised at
-14:55 fitted nowhere later and was left out, where 13:13 was free).
+14:55 fitted nowhere later and was left out, where 13:13 was free), or
+unless that is the only way to serve it (:func:`_earlier_than_promised`).
 
 Around it, the steps a caller (the service's re-plan job, the re-optimisation
 benchmark) takes on a routing :class:`Problem`: :func:`without_visits` for
