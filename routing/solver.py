@@ -291,9 +291,9 @@ def solve(problem: Problem, params: SolverParams | None = None) -> Solution:
         found = _search(problem, timer, candidates, start_plan, remaining, params)
         if found is not None:
             orders, fixed, gaps = found
-            # A search result that left a mandatory visit out is mended before
-            # it is judged: else one such visit makes the whole search's work
-            # lose to the start (measured: the 300-visit day at 5-120 s).
+            # Left-out visits are served before the result is judged: else one
+            # mandatory visit shed by the break repair makes the whole search's
+            # work lose to the start (measured: the 300-visit day at 5-120 s).
             result = _serve_left_out(problem, timer, candidates, screened,
                                       assemble(problem, timer, orders, fixed, screened, gaps),
                                       params.disruption)
