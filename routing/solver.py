@@ -316,17 +316,24 @@ def _serve_left_out(problem: Problem, timer: RouteTimer, candidates: Sequence[Vi
     leaving one or two more visits out than re-solving from scratch). Visits
     go in most costly to leave out first: at their cheapest insertion when it
     costs less than leaving them out, else (mandatory, or acuity above 1) by
-    :func:`construct.eject_for`. The result is kept only if its objective is
-    lower; failing that, serving only the mandatory visits is tried.
+    :func:`construct.eject_for`; a linked group wholly left out goes in as a
+    group (:func:`construct.build`). The result is kept only if its objective
+    is lower; failing that, serving only the mandatory visits (and groups
+    holding one) is tried.
     """
     allowed = {v.id for v in candidates}
+    out = {u.visit_id for u in solution.unassigned} & allowed
     linked = {vid for g in linked_groups(problem) for vid in g}
     drop = problem.options.drop_cost
-    # A group of linked visits goes in together (construct.build), not one by one.
-    left = sorted((problem.visit(u.visit_id) for u in solution.unassigned
-                   if u.visit_id in allowed and u.visit_id not in linked),
+    # A group of linked visits goes in together (construct.build), and only
+    # when all of it is out.
+    groups = [[problem.visit(vid) for vid in g] for g in linked_groups(problem)
+              if set(g) <= out]
+    left = sorted((problem.visit(vid) for vid in out if vid not in linked),
                   key=drop, reverse=True)
-    mandatory = [v for v in left if v.mandatory]
+    mandatory = [v for v in left if v.mandatory] + [
+        v for g in groups if any(v.mandatory for v in g) for v in g]
+    left += [v for g in groups for v in g]
     attempts = [left] + ([mandatory] if mandatory and len(mandatory) < len(left) else [])
     cost = None
     for visits in attempts:
@@ -342,7 +349,10 @@ def _serve_left_out(problem: Problem, timer: RouteTimer, candidates: Sequence[Vi
 
 def _serve(problem: Problem, timer: RouteTimer, screened: Sequence[Unassigned],
            solution: Solution, visits: Sequence[Visit]) -> Solution | None:
-    """``solution`` with as many of ``visits`` served as fit (None: none did)."""
+    """``solution`` with as many of ``visits`` served as fit (None: none did).
+
+    Linked visits in ``visits`` go in as their groups, after the others.
+    """
     if not visits:
         return None
     plan = construct.Plan(problem, timer)
@@ -354,6 +364,8 @@ def _serve(problem: Problem, timer: RouteTimer, screened: Sequence[Unassigned],
     drop = problem.options.drop_cost
     changed = False
     for v in visits:
+        if v.id in linked:
+            continue
         options = construct.best_insertions(plan, v)
         if options and options[0].cost < drop(v):
             o = options[0]
@@ -362,6 +374,10 @@ def _serve(problem: Problem, timer: RouteTimer, screened: Sequence[Unassigned],
         elif v.mandatory or v.acuity > 1:
             # Making room for an acuity-1 visit could only leave out another.
             changed |= construct.eject_for(plan, v)
+    grouped = [v for v in visits if v.id in linked]
+    if grouped:
+        construct.build(problem, timer, grouped, plan)
+        changed |= any(v.id in plan.where for v in grouped)
     if not changed:
         return None
     return assemble(problem, timer, plan.orders, plan.fixed_starts, screened, plan.break_gaps())

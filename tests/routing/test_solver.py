@@ -381,3 +381,23 @@ def test_left_out_visits_are_served_and_a_cheaper_one_makes_room() -> None:
     assert route_of(served, "n") == ["acute", "fits"]
     assert [u.visit_id for u in served.unassigned] == ["routine"]
     assert objective(p, served) < objective(p, left)
+
+
+def test_a_left_out_linked_pair_is_served_as_a_pair() -> None:
+    """A precedence pair a plan left out goes back in together, in order, the link kept."""
+    from routing.assemble import assemble
+
+    p = day([nurse("a"), nurse("b", skills=("LPN",), start=4)],
+            [visit("solo", 2),
+             visit("assess", 5, acuity=2),
+             visit("bathe", 6, skills=("LPN",), acuity=2)],
+            links=(Precedence("assess", "bathe", min_gap=1800, max_gap=7200),))
+    timer = RouteTimer(p)
+    candidates, screened = screen(p, timer)
+    left = assemble(p, timer, {"a": [p.visit("solo")]}, {}, screened)
+    assert sorted(u.visit_id for u in left.unassigned) == ["assess", "bathe"]
+    served = _serve_left_out(p, timer, candidates, screened, left, None)
+    assert check(p, served) == []
+    assert served.unassigned == ()
+    starts = {s.visit_id: s.start for r in served.routes for s in r.stops}
+    assert 1800 <= starts["bathe"] - starts["assess"] <= 7200
