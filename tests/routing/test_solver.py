@@ -22,6 +22,7 @@ from routing import (
     solve,
     solve_baseline,
 )
+from routing.assemble import assemble
 from routing.diagnose import screen
 from routing.schedule import RouteTimer
 from routing.solver import _serve_left_out, fair_shares
@@ -56,6 +57,19 @@ def route_of(solution: Solution, clinician_id: str) -> list[str]:
         if r.clinician_id == clinician_id:
             return [s.visit_id for s in r.stops]
     return []
+
+
+def planned(problem: Problem, orders: dict) -> Solution:
+    """The plan of exactly these routes (every other visit left out)."""
+    _, screened = screen(problem, RouteTimer(problem))
+    return assemble(problem, RouteTimer(problem), orders, {}, screened)
+
+
+def left_out_served(problem: Problem, plan: Solution) -> Solution:
+    """The plan after the solver's pass that serves left-out visits."""
+    timer = RouteTimer(problem)
+    candidates, screened = screen(problem, timer)
+    return _serve_left_out(problem, timer, candidates, screened, plan, None)
 
 
 def who(solution: Solution, visit_id: str) -> str | None:
@@ -335,9 +349,7 @@ def test_a_left_out_mandatory_visit_is_served_by_making_room() -> None:
              visit("must", 2, duration=H, windows=((10 * H, 10 * H + 600),), mandatory=True)])
     usual = solve_baseline(p)
     assert [u.visit_id for u in usual.unassigned] == ["must"]
-    timer = RouteTimer(p)
-    candidates, screened = screen(p, timer)
-    served = _serve_left_out(p, timer, candidates, screened, usual, None)
+    served = left_out_served(p, usual)
     assert check(p, served) == []
     assert served.unassigned == ()
     assert {r.clinician_id: [s.visit_id for s in r.stops] for r in served.routes} == {
@@ -366,17 +378,14 @@ def test_a_search_result_missing_a_mandatory_visit_is_mended_not_discarded(
 def test_left_out_visits_are_served_and_a_cheaper_one_makes_room() -> None:
     """A plan that leaves out a visit that fits and an acuity-3 visit whose slot an
     acuity-1 visit holds gets both served; only the acuity-1 visit stays out."""
-    from routing.assemble import assemble
 
     p = day([nurse("n")],
             [visit("routine", 1, duration=H, windows=((10 * H, 10 * H),)),
              visit("acute", 2, duration=H, windows=((10 * H, 10 * H + 600),), acuity=3),
              visit("fits", 3, windows=((13 * H, 14 * H),), acuity=2)])
-    timer = RouteTimer(p)
-    candidates, screened = screen(p, timer)
-    left = assemble(p, timer, {"n": [p.visit("routine")]}, {}, screened)
+    left = planned(p, {"n": [p.visit("routine")]})
     assert sorted(u.visit_id for u in left.unassigned) == ["acute", "fits"]
-    served = _serve_left_out(p, timer, candidates, screened, left, None)
+    served = left_out_served(p, left)
     assert check(p, served) == []
     assert route_of(served, "n") == ["acute", "fits"]
     assert [u.visit_id for u in served.unassigned] == ["routine"]
@@ -385,18 +394,15 @@ def test_left_out_visits_are_served_and_a_cheaper_one_makes_room() -> None:
 
 def test_a_left_out_linked_pair_is_served_as_a_pair() -> None:
     """A precedence pair a plan left out goes back in together, in order, the link kept."""
-    from routing.assemble import assemble
 
     p = day([nurse("a"), nurse("b", skills=("LPN",), start=4)],
             [visit("solo", 2),
              visit("assess", 5, acuity=2),
              visit("bathe", 6, skills=("LPN",), acuity=2)],
             links=(Precedence("assess", "bathe", min_gap=1800, max_gap=7200),))
-    timer = RouteTimer(p)
-    candidates, screened = screen(p, timer)
-    left = assemble(p, timer, {"a": [p.visit("solo")]}, {}, screened)
+    left = planned(p, {"a": [p.visit("solo")]})
     assert sorted(u.visit_id for u in left.unassigned) == ["assess", "bathe"]
-    served = _serve_left_out(p, timer, candidates, screened, left, None)
+    served = left_out_served(p, left)
     assert check(p, served) == []
     assert served.unassigned == ()
     starts = {s.visit_id: s.start for r in served.routes for s in r.stops}
