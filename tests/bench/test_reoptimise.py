@@ -140,4 +140,14 @@ def test_a_small_day_end_to_end(graph: geo.RoadGraph) -> None:
                 == row["scratch"]["served"] + row["scratch"]["unassigned"])
     s = result["summary"]
     assert s["replan"]["latency_p50_s"] <= s["replan"]["latency_p95_s"]
-    assert [t["target"][:7] for t in s["targets"]] == ["latency", "<= 10% ", "travel ", "every r"]
+    assert [t["target"][:7] for t in s["targets"]] == [
+        "latency", "<= 10% ", "travel ", "every r", "what-if"]
+    # the added visit is asked about before its re-plan, and only it
+    asked = [r for r in result["events"] if "what_if" in r]
+    assert [r["type"] for r in asked] == ["visit_added"]
+    w = asked[0]["what_if"]
+    assert w["seconds"] == pytest.approx(w["place_s"] + w["insert_s"], abs=2e-3)
+    assert (w["best"] is None) == (w["options"] == 0)
+    if w["best"] is not None:
+        assert w["best"]["start"] >= asked[0]["at"]
+    assert s["what_if"]["asked"] == 1 and s["what_if"]["answered"] == (w["options"] > 0)
