@@ -720,33 +720,43 @@ class _Model:
                 True, "points")
 
     def _add_preferences(self, clinicians: Sequence, nv: int) -> None:
-        """Per-(visit, clinician) costs: not a preferred clinician; moved off its old one."""
+        """Per-(visit, clinician) costs: not a preferred clinician; moved off its old one.
+
+        Each kind is a dimension of its own whose end cumul is priced by a soft
+        upper bound of 0. In one dimension together, OR-Tools 9.15 could not
+        leave out a visit whose only eligible clinician was its preferred one
+        but not the one it was promised to: every plan that left it out was
+        infeasible, so a re-plan that had to leave it out found no solution and
+        did no search (4 of 20 re-plans of one bench.reoptimise day; the test
+        is ``test_a_move_penalty_beside_a_preference_still_lets_the_search_run``).
+        """
         penalty = self.problem.options.preference_penalty
         disruption = self.disruption
 
-        def cost(v: Visit, cid: str) -> int:
-            c = penalty if v.preferred_clinicians and cid not in v.preferred_clinicians else 0
-            if disruption is not None:
-                c += disruption.assignment_cost(v.id, cid)
-            return c
+        def preference(v: Visit, cid: str) -> int:
+            return penalty if v.preferred_clinicians and cid not in v.preferred_clinicians else 0
 
-        vectors = [tuple(cost(v, c.id) for v in self.visits) for c in clinicians]
-        if not any(any(vec) for vec in vectors):
-            return
+        def moved(v: Visit, cid: str) -> int:
+            return disruption.assignment_cost(v.id, cid) if disruption is not None else 0
+
         routing = self.routing
         n = self.manager.GetNumberOfNodes()
         callbacks: dict[tuple[int, ...], int] = {}
-        per_vehicle = []
-        for vec in vectors:
-            if vec not in callbacks:
-                callbacks[vec] = routing.RegisterUnaryTransitVector(
-                    list(vec) + [0] * (n - nv))
-            per_vehicle.append(callbacks[vec])
-        bound = sum(max(vec[i] for vec in vectors) for i in range(nv)) + 1
-        routing.AddDimensionWithVehicleTransits(per_vehicle, 0, bound, True, "assignment_cost")
-        dim = routing.GetDimensionOrDie("assignment_cost")
-        for k in range(len(clinicians)):
-            dim.SetCumulVarSoftUpperBound(routing.End(k), 0, 1)
+        for name, cost in (("preference_cost", preference), ("move_cost", moved)):
+            vectors = [tuple(cost(v, c.id) for v in self.visits) for c in clinicians]
+            if not any(any(vec) for vec in vectors):
+                continue
+            per_vehicle = []
+            for vec in vectors:
+                if vec not in callbacks:
+                    callbacks[vec] = routing.RegisterUnaryTransitVector(
+                        list(vec) + [0] * (n - nv))
+                per_vehicle.append(callbacks[vec])
+            bound = sum(max(vec[i] for vec in vectors) for i in range(nv)) + 1
+            routing.AddDimensionWithVehicleTransits(per_vehicle, 0, bound, True, name)
+            dim = routing.GetDimensionOrDie(name)
+            for k in range(len(clinicians)):
+                dim.SetCumulVarSoftUpperBound(routing.End(k), 0, 1)
 
     def _add_promised_starts(self, nv: int) -> None:
         """Soft windows around promised starts: moving one past the tolerance costs."""

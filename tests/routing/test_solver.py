@@ -25,7 +25,7 @@ from routing import (
 from routing.assemble import assemble
 from routing.diagnose import screen
 from routing.schedule import RouteTimer
-from routing.solver import _serve_left_out, fair_shares
+from routing.solver import Disruption, _serve_left_out, fair_shares
 
 from .days import H, day, nurse, visit
 
@@ -407,3 +407,25 @@ def test_a_left_out_linked_pair_is_served_as_a_pair() -> None:
     assert served.unassigned == ()
     starts = {s.visit_id: s.start for r in served.routes for s in r.stops}
     assert 1800 <= starts["bathe"] - starts["assess"] <= 7200
+
+
+def test_a_move_penalty_beside_a_preference_still_lets_the_search_run() -> None:
+    """Re-planning two visits promised to a clinician who is gone, whose preferred clinician
+    is the only one with their skills and can do only one: OR-Tools searches (it reports
+    solutions) and one visit is left out.
+
+    With the move and preference costs in one dimension, OR-Tools 9.15 could not leave
+    such a visit unperformed, so the model had no solution with one left out and these
+    re-plans did no search (seen in 4 of 20 re-plans of a bench.reoptimise day)."""
+    p = day([nurse("lpn-a", skills=("LPN",), start=2),
+             nurse("lpn-b", skills=("LPN", "paediatrics"), start=7)],
+            [visit(f"child{i}", 4 + i, skills=("LPN", "paediatrics"), windows=((14 * H, 14 * H),),
+                   preferred_clinicians=("lpn-b",)) for i in (1, 2)])
+    reported: list[float] = []
+    sol = feasible(p, lambda q: solve(q, SolverParams(
+        initial_routes={"lpn-b": ["child1"]},
+        disruption=Disruption(previous={"child1": ("rn-gone", 14 * H),
+                                        "child2": ("rn-gone", 14 * H)}),
+        progress=lambda seconds, cost: reported.append(cost))))
+    assert len(route_of(sol, "lpn-b")) == 1 and len(sol.unassigned) == 1
+    assert reported, "the OR-Tools search found no solution to report"
