@@ -18,7 +18,10 @@ The model, one rule at a time:
   under the exact break rules, sheds what no longer fits and re-inserts it.
   ``SolverParams(break_nodes=False)`` uses OR-Tools' break intervals instead
   (exact, but measured on a 300-visit day they left the search stuck at its
-  start: 13 visits out against 1-3 with break stops);
+  start: 13 visits out against 1-3 with break stops). A revised plan (guided
+  local search from its previous routes) uses the intervals by default: the
+  stops' lower bound undercounted a re-planned day's travel by a fifth, and
+  most of what the search found then re-timed worse than its start;
 * skills, exclusions and pins: the visit's allowed-vehicle set;
 * ``max_visits`` and ``max_workload_points``: capacity dimensions;
 * preferred clinicians: a per-clinician cost dimension whose soft upper
@@ -129,8 +132,9 @@ class SolverParams:
         Guided local search's lambda coefficient (None: OR-Tools' default).
     break_nodes
         Model breaks as stops of their clinician's route, repaired afterwards
-        (True, the default when any clinician has breaks), or as OR-Tools break
-        intervals (False); see the module docstring.
+        (True), or as OR-Tools break intervals (False); see the module
+        docstring. Default: stops for iterated local search (a fresh plan),
+        intervals for guided local search from given routes (a revised plan).
     """
 
     time_limit: float | None = None
@@ -445,7 +449,14 @@ def _search(
         strategy = "gls" if params.initial_routes else "ils"
     nodes = params.break_nodes
     if nodes is None:
-        nodes = any(c.breaks for c in problem.clinicians)
+        # Break stops price the drive out of a break by a lower bound, which
+        # undercounts a plan's travel (a fifth of it on a re-planned 300-visit
+        # day: 79,672 s against 100,282 s), so guided local search from a warm
+        # start kept "improving" plans that re-timed worse and lost to their
+        # start (25 of 60 re-plans of bench.reoptimise). Exact break intervals
+        # serve it better there; iterated local search keeps the stops, with
+        # which it searches (see the module docstring).
+        nodes = strategy == "ils" and any(c.breaks for c in problem.clinicians)
 
     def result(model: _Model, assignment: pywrapcp.Assignment) -> Found:
         orders, fixed, gaps = model.extract(assignment)
