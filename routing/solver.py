@@ -21,7 +21,7 @@ The model, one rule at a time:
   start: 13 visits out against 1-3 with break stops). A revised plan (guided
   local search from its previous routes) uses the intervals by default: the
   stops' lower bound undercounted a re-planned day's travel by a fifth, and
-  most of what the search found then re-timed worse than its start;
+  much of what the search found then re-timed worse than its start;
 * skills, exclusions and pins: the visit's allowed-vehicle set;
 * ``max_visits`` and ``max_workload_points``: capacity dimensions;
 * preferred clinicians: a per-clinician cost dimension whose soft upper
