@@ -25,9 +25,9 @@ The model, one rule at a time:
 * skills, exclusions and pins: the visit's allowed-vehicle set;
 * ``max_visits`` and ``max_workload_points``: capacity dimensions;
 * preferred clinicians: a per-clinician cost dimension whose soft upper
-  bound of 0 costs ``preference_penalty`` per visit served by someone else
-  (and, when revising a plan, ``Disruption.move_penalty`` per visit moved off
-  its previous clinician);
+  bound of 0 costs ``preference_penalty`` per visit served by someone else;
+  when revising a plan, a second such dimension costs
+  ``Disruption.move_penalty`` per visit moved off its previous clinician;
 * promised starts (revising a plan): soft bounds around each previous start,
   ``shift_penalty_per_s`` per second beyond ``shift_tolerance_s``;
 * workload balance: a load dimension (service minutes, acuity 4-5 counted

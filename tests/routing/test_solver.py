@@ -61,8 +61,9 @@ def route_of(solution: Solution, clinician_id: str) -> list[str]:
 
 def planned(problem: Problem, orders: dict) -> Solution:
     """The plan of exactly these routes (every other visit left out)."""
-    _, screened = screen(problem, RouteTimer(problem))
-    return assemble(problem, RouteTimer(problem), orders, {}, screened)
+    timer = RouteTimer(problem)
+    _, screened = screen(problem, timer)
+    return assemble(problem, timer, orders, {}, screened)
 
 
 def left_out_served(problem: Problem, plan: Solution) -> Solution:
@@ -378,7 +379,6 @@ def test_a_search_result_missing_a_mandatory_visit_is_mended_not_discarded(
 def test_left_out_visits_are_served_and_a_cheaper_one_makes_room() -> None:
     """A plan that leaves out a visit that fits and an acuity-3 visit whose slot an
     acuity-1 visit holds gets both served; only the acuity-1 visit stays out."""
-
     p = day([nurse("n")],
             [visit("routine", 1, duration=H, windows=((10 * H, 10 * H),)),
              visit("acute", 2, duration=H, windows=((10 * H, 10 * H + 600),), acuity=3),
@@ -394,7 +394,6 @@ def test_left_out_visits_are_served_and_a_cheaper_one_makes_room() -> None:
 
 def test_a_left_out_linked_pair_is_served_as_a_pair() -> None:
     """A precedence pair a plan left out goes back in together, in order, the link kept."""
-
     p = day([nurse("a"), nurse("b", skills=("LPN",), start=4)],
             [visit("solo", 2),
              visit("assess", 5, acuity=2),
