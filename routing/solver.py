@@ -64,7 +64,7 @@ from typing import Any
 
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
-from . import construct
+from . import construct, sisr
 from .assemble import assemble
 from .diagnose import linked_groups, screen
 from .kpis import compute_kpis
@@ -124,8 +124,12 @@ class SolverParams:
     progress
         Called with (elapsed s, objective) at each improving solution.
     strategy
-        ``auto`` (iterated local search for a fresh plan, guided local search
-        from the warm start when revising one), ``ils`` or ``gls``.
+        ``auto``, ``sisr``, ``ils`` or ``gls``. ``auto`` plans a fresh day
+        by our own ruin and recreate (:mod:`routing.sisr`, ``sisr``) when the
+        day has none of the rules it leaves out (breaks, links, ...: see
+        :func:`routing.sisr.unsupported`), else by OR-Tools' iterated local
+        search (``ils``), and revises a plan from its warm start by OR-Tools'
+        guided local search (``gls``).
     disruption
         When revising a plan: what moving visits and promised times costs.
     gls_lambda
@@ -144,6 +148,15 @@ class SolverParams:
     disruption: Disruption | None = None
     gls_lambda: float | None = None
     break_nodes: bool | None = None
+
+    def __post_init__(self) -> None:
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, "
+                             f"got {self.strategy!r}")
+
+
+#: What :attr:`SolverParams.strategy` may name.
+STRATEGIES = ("auto", "sisr", "ils", "gls")
 
 
 def load_minutes(visit: Visit) -> int:
@@ -292,7 +305,11 @@ def solve(problem: Problem, params: SolverParams | None = None) -> Solution:
     best = start
     remaining = time_limit - (time.monotonic() - started)
     if candidates and remaining > 0.05:
-        found = _search(problem, timer, candidates, start_plan, remaining, params)
+        found: Found | None
+        if _strategy(problem, params) == "sisr":
+            found = _sisr(problem, candidates, start_plan, remaining, params.progress)
+        else:
+            found = _search(problem, timer, candidates, start_plan, remaining, params)
         if found is not None:
             orders, fixed, gaps = found
             # Left-out visits are served before the result is judged: else one
@@ -426,6 +443,28 @@ def _warm_start(problem: Problem, timer: RouteTimer, candidates: Sequence[Visit]
     return construct.build(problem, timer, candidates, plan)
 
 
+def _strategy(problem: Problem, params: SolverParams) -> str:
+    """The search ``params.strategy`` names; ``auto`` resolved (see :class:`SolverParams`)."""
+    if params.strategy != "auto":
+        return params.strategy
+    if params.initial_routes:
+        return "gls"
+    if params.disruption is None and sisr.unsupported(problem) is None:
+        return "sisr"
+    return "ils"
+
+
+def _sisr(problem: Problem, candidates: Sequence[Visit], start: construct.Plan,
+          time_limit: float, progress: Progress | None) -> Found:
+    """Our own ruin and recreate (:mod:`routing.sisr`) from the start plan."""
+    reason = sisr.unsupported(problem)
+    if reason is not None:
+        raise ValueError(f"strategy 'sisr' cannot plan this day: it has {reason}")
+    orders = sisr.search(problem, candidates, start.orders, time_limit,
+                         seed=problem.options.seed, progress=progress)
+    return orders, {}, {}
+
+
 def _search(
     problem: Problem,
     timer: RouteTimer,
@@ -444,9 +483,9 @@ def _search(
     first solution OR-Tools cannot build.
     """
     began = time.monotonic()
-    strategy = params.strategy
-    if strategy == "auto":
-        strategy = "gls" if params.initial_routes else "ils"
+    strategy = _strategy(problem, params)
+    if strategy == "sisr":
+        strategy = "ils"
     nodes = params.break_nodes
     if nodes is None:
         # Break stops price the drive out of a break by a lower bound, which

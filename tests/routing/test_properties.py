@@ -37,6 +37,7 @@ from routing import (
     solve_baseline,
 )
 from routing.model import REASONS
+from routing.solver import _strategy
 
 H = 3600
 SKILLS = ("RN", "LPN", "aide", "wound_care")
@@ -169,6 +170,27 @@ def test_solve_is_feasible(problem: Problem) -> None:
 def test_baseline_is_feasible(problem: Problem) -> None:
     """The usual-care plan of any small day passes the checker, every visit exactly once."""
     assert_sound(problem, solve_baseline(problem))
+
+
+def _plain(problem: Problem) -> Problem:
+    """``problem`` without the rules our own ruin and recreate leaves to OR-Tools."""
+    buffer = problem.clinicians[0].buffer_after_visit
+    return replace(
+        problem, links=(),
+        clinicians=tuple(replace(c, breaks=(), buffer_after_visit=buffer)
+                         for c in problem.clinicians),
+        visits=tuple(replace(v, time_windows=v.time_windows[:1]) for v in problem.visits),
+        options=replace(problem.options, balance_weight=0, preference_penalty=0,
+                        overtime_weight=0),
+    )
+
+
+@FEASIBILITY
+@given(days().map(_plain))
+def test_sisr_is_feasible(problem: Problem) -> None:
+    """Our own ruin and recreate (what a fresh plain day gets) passes the checker too."""
+    assert _strategy(problem, SolverParams()) == "sisr"
+    assert_sound(problem, solve(problem, SolverParams(time_limit=0.3)))
 
 
 @settings(max_examples=50, deadline=None, derandomize=True)

@@ -1,0 +1,145 @@
+"""Our own ruin and recreate (routing.sisr): the routes it returns keep every rule it models.
+
+The solver re-times whatever a search returns and sheds what does not fit,
+so its checked plans alone would hide a search that breaks a rule; these
+tests look at the search's own routes, before any mending.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from dataclasses import replace
+
+import pytest
+from hypothesis import given
+
+from routing import Break, Precedence, Problem, SolverParams, construct, sisr, solve
+from routing.assemble import assemble
+from routing.diagnose import screen
+from routing.schedule import RouteTimer
+from routing.solver import _strategy, objective
+
+from .days import H, day, nurse, visit
+from .test_properties import FEASIBILITY, _plain, days
+
+
+def _start(problem: Problem) -> tuple[RouteTimer, list, list, construct.Plan]:
+    timer = RouteTimer(problem)
+    candidates, screened = screen(problem, timer)
+    return timer, candidates, screened, construct.build(problem, timer, candidates)
+
+
+def _cost(problem: Problem, timer: RouteTimer, screened: list, orders: dict) -> int:
+    return objective(problem, assemble(problem, timer, orders, {}, screened))
+
+
+@FEASIBILITY
+@given(days().map(_plain))
+def test_routes_keep_every_rule_it_models(problem: Problem) -> None:
+    """Skills, exclusions, pins, windows, shifts, end places, limits: every route times as it is."""
+    timer, candidates, screened, start = _start(problem)
+    orders = sisr.search(problem, candidates, start.orders, 0.2)
+    placed = Counter(v.id for order in orders.values() for v in order)
+    assert all(n == 1 for n in placed.values()), placed
+    assert set(placed) <= {v.id for v in candidates}
+    for cid, order in orders.items():
+        clinician = problem.clinician(cid)
+        assert all(problem.can_serve(clinician, v) for v in order)
+        assert timer.time_route(clinician, order) is not None, (cid, [v.id for v in order])
+    assert _cost(problem, timer, screened, orders) <= _cost(problem, timer, screened, start.orders)
+
+
+def _crossing_day(**options) -> Problem:
+    """Two nurses at either end of the road; visits that the obvious start plan crosses."""
+    visits = [visit(f"v{loc}", loc, duration=600) for loc in (2, 4, 6, 14, 16, 18)]
+    return day([nurse("west", start=0), nurse("east", start=20)], visits, n=21,
+               balance_weight=0, preference_penalty=0, **options)
+
+
+def _optimum(problem: Problem, timer: RouteTimer) -> int:
+    """Least travel over every split of the visits between the two nurses and every order."""
+    west, east = problem.clinicians
+    best = None
+    for mask in range(1 << len(problem.visits)):
+        split = ([v for i, v in enumerate(problem.visits) if mask >> i & 1],
+                 [v for i, v in enumerate(problem.visits) if not mask >> i & 1])
+        total = 0
+        for clinician, group in zip((west, east), split, strict=True):
+            times = [r.travel_time for order in itertools.permutations(group)
+                     if (r := timer.time_route(clinician, list(order))) is not None]
+            if not times:
+                break
+            total += min(times)
+        else:
+            best = total if best is None else min(best, total)
+    assert best is not None
+    return best
+
+
+def test_finds_the_optimum_of_a_small_day_from_a_bad_start() -> None:
+    """From routes that send each nurse to the far end of the road, it finds the best plan."""
+    problem = _crossing_day()
+    timer, candidates, screened, _ = _start(problem)
+    by_id = {v.id: v for v in candidates}
+    bad = {"west": [by_id[i] for i in ("v14", "v16", "v18")],
+           "east": [by_id[i] for i in ("v2", "v4", "v6")]}
+    orders = sisr.search(problem, candidates, bad, 0.3)
+    assert _cost(problem, timer, screened, orders) == _optimum(problem, timer)
+    assert {v.id for v in orders["west"]} == {"v2", "v4", "v6"}
+
+
+def test_a_visit_that_fits_nowhere_stays_out_and_the_rest_are_served() -> None:
+    """Two visits both only possible at 09:00 for the one nurse: one is served, one stays out."""
+    windows = ((9 * H, 9 * H),)
+    problem = day([nurse("n")], [visit("a", 3, windows=windows, acuity=2),
+                                 visit("b", 4, windows=windows)],
+                  balance_weight=0, preference_penalty=0)
+    timer, candidates, _, _ = _start(problem)
+    orders = sisr.search(problem, candidates, {}, 0.2)
+    assert [v.id for v in orders["n"]] == ["a"]  # acuity 2 costs more to leave out
+
+
+def test_auto_uses_it_only_for_days_it_models() -> None:
+    plain = _crossing_day()
+    assert _strategy(plain, SolverParams()) == "sisr"
+    assert _strategy(plain, SolverParams(initial_routes={"west": ["v2"]})) == "gls"
+    assert _strategy(replace(plain, options=replace(plain.options, balance_weight=10)),
+                     SolverParams()) == "ils"
+
+
+WITH_BREAK = replace(nurse("n"), breaks=(Break(12 * H, 13 * H, 1800),))
+
+
+@pytest.mark.parametrize(("change", "reason"), [
+    ({"links": (Precedence("v2", "v4"),)}, "linked visits"),
+    ({"clinicians": (WITH_BREAK, nurse("m"))}, "breaks"),
+    ({"clinicians": (nurse("n"), nurse("m", buffer_after_visit=300))}, "differ"),
+    ({"clinicians": (nurse("n", max_overtime=H), nurse("m"))}, "overtime"),
+    ({"visits": (visit("v2", 2, windows=((9 * H, 10 * H), (14 * H, 15 * H))),)}, "windows"),
+    ({"visits": (visit("v2", 2, preferred_clinicians=("n",)),),
+      "options_preference": 900}, "preferred"),
+    ({"options_balance": 10}, "balance"),
+])
+def test_says_which_rule_it_leaves_to_ortools(change: dict, reason: str) -> None:
+    problem = replace(_crossing_day(overtime_weight=3), clinicians=(nurse("n"), nurse("m")))
+    options = problem.options
+    if "options_preference" in change:
+        options = replace(options, preference_penalty=change.pop("options_preference"))
+    if "options_balance" in change:
+        options = replace(options, balance_weight=change.pop("options_balance"))
+    problem = replace(problem, options=options, **change)
+    assert reason in (sisr.unsupported(problem) or "")
+    with pytest.raises(ValueError, match=reason):
+        solve(problem, SolverParams(strategy="sisr"))
+
+
+def test_a_plain_day_with_overtime_at_no_cost_is_its_own() -> None:
+    problem = replace(_crossing_day(overtime_weight=0),
+                      clinicians=(nurse("n", max_overtime=H), nurse("m")))
+    assert sisr.unsupported(problem) is None
+
+
+def test_an_unknown_strategy_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="strategy.*'hgs'"):
+        SolverParams(strategy="hgs")
