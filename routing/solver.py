@@ -45,9 +45,12 @@ The model, one rule at a time:
   at all" is enforced afterwards, so a dropped partner never makes the whole
   model infeasible.
 
-A fresh plan is searched by OR-Tools' iterated local search (ruin and
-recreate; on days above :data:`PIN_LINKS_FROM_VISITS` visits, linked visits
-keep the clinicians and starts of the Python start plan); a plan being revised
+A fresh plan whose rules :mod:`routing.sisr` models in full (no breaks,
+links, balance, ...) is searched by that module's ruin and recreate, which
+makes several hundred times as many steps a second as OR-Tools'; any other
+fresh plan by OR-Tools' iterated local search (ruin and recreate; on days
+above :data:`PIN_LINKS_FROM_VISITS` visits, linked visits keep the
+clinicians and starts of the Python start plan); a plan being revised
 by guided local search from its previous routes. Either way a Python
 cheapest-insertion plan (:mod:`routing.construct`) is built first and the
 result is never worse than it: the final routes are re-timed by

@@ -11,6 +11,7 @@ import itertools
 from collections import Counter
 from dataclasses import replace
 
+import numpy as np
 import pytest
 from hypothesis import given
 
@@ -143,3 +144,42 @@ def test_a_plain_day_with_overtime_at_no_cost_is_its_own() -> None:
 def test_an_unknown_strategy_is_refused_by_name() -> None:
     with pytest.raises(ValueError, match="strategy.*'hgs'"):
         SolverParams(strategy="hgs")
+
+
+def _random_day(n: int = 40, k: int = 3, seed: int = 0) -> sisr.Day:
+    """Visits on a 100 x 100 grid with one window each; clinicians ending at different places."""
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(0, 100, size=(n + 2, 2))
+    travel = np.rint(np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1)) * 10)
+    travel = travel.astype(np.int64)
+    ready = rng.integers(0, 8000, size=n)
+    return sisr.Day(
+        cost=travel, travel=travel, place=np.arange(2, n + 2), service=np.full(n, 100),
+        ready=ready, due=ready + rng.integers(0, 3000, size=n),
+        demand=rng.integers(1, 4, size=n), drop=np.full(n, 10**6),
+        eligible=np.ones((n, k), dtype=bool), start_place=np.zeros(k, dtype=np.int64),
+        end_place=np.arange(k, dtype=np.int64) % 2, shift_start=np.zeros(k, dtype=np.int64),
+        shift_end=np.full(k, 12_000), capacity=np.full(k, 60), max_visits=np.full(k, 50))
+
+
+def test_long_routes_are_timed_in_numpy_exactly_as_in_python(monkeypatch) -> None:
+    """Random orders, on time or not: both ways agree on feasibility and every edge."""
+    day = _random_day()
+    search = sisr.Sisr(day, seed=1)
+    state = sisr._State(day, search.lists, [], search.kind)
+    rng = np.random.default_rng(2)
+    feasible = 0
+    for _ in range(300):
+        r = int(rng.integers(len(day.start_place)))
+        route = sorted(rng.choice(len(day.place), size=int(rng.integers(1, 25)), replace=False),
+                       key=lambda v: day.ready[v] + rng.integers(0, 600))
+        state.routes[r] = [int(v) for v in route]
+        monkeypatch.setattr(sisr, "LONG_ROUTE", 10**6)
+        in_python = state._retime(r)
+        edges, cost = state._edges[r].copy(), state.route_cost[r]
+        in_numpy = state._retime_long(r)
+        assert in_python == in_numpy, route
+        if in_python:
+            feasible += 1
+            assert np.array_equal(edges, state._edges[r]) and cost == state.route_cost[r]
+    assert 30 < feasible < 270, feasible  # both kinds of order were tried
