@@ -243,6 +243,10 @@ class _State:
             self._flat = np.concatenate(parts, axis=1)
         return self._flat
 
+    def absent(self) -> list[int]:
+        """Visits on no route."""
+        return np.flatnonzero(self.route_of < 0).tolist()
+
     def total(self) -> int:
         return int(self.day.drop[self.route_of < 0].sum()) + sum(self.route_cost)
 
@@ -261,12 +265,22 @@ class Sisr:
     """The search: ``run(routes, seconds)`` returns the best routes it found."""
 
     def __init__(self, day: Day, seed: int = 0, temperature: tuple[float, float] = (100.0, 1.0)):
+        """``temperature``: initial and final, in the paper's Solomon units.
+
+        They are scaled by the mean arc cost from a visit to its nearest
+        neighbour over that on the Solomon instances the paper tuned them on
+        (:data:`SOLOMON_NEAREST`).
+        """
         self.day = day
         self.rng = np.random.default_rng(seed)
-        self.t0, self.t1 = temperature
         n = len(day.place)
-        # Visits nearest each visit (by arc cost between their places), for the ruin.
         c = day.cost[np.ix_(day.place, day.place)].astype(np.float64)
+        scale = 1.0
+        if n > 1:
+            np.fill_diagonal(c, np.inf)
+            scale = max(float(c.min(axis=1).mean()) / SOLOMON_NEAREST, 1e-3)
+        self.t0, self.t1 = temperature[0] * scale, temperature[1] * scale
+        # Visits nearest each visit (by arc cost between their places), for the ruin.
         np.fill_diagonal(c, -1.0)
         self.near = np.argsort(c, axis=1, kind="stable")
         self.cost_to = np.ascontiguousarray(day.cost.T)  # cost_to[p][q] = cost q -> p
@@ -294,7 +308,7 @@ class Sisr:
         """
         began = time.monotonic()
         current = _State(self.day, self.lists, routes, self.kind)
-        self._insert(current, [v for v in range(self.n) if current.route_of[v] < 0])
+        self._insert(current, current.absent())
         best, best_cost = current.copy(), current.total()
         cur_cost = best_cost
         rng = self.rng
@@ -306,7 +320,7 @@ class Sisr:
             temp = self.t0 * (self.t1 / self.t0) ** (elapsed / seconds)
             trial = current.copy()
             # Visits left out so far get another chance with the ruined ones.
-            absent = np.flatnonzero(trial.route_of < 0).tolist()
+            absent = trial.absent()
             self._insert(trial, self._ruin(trial) + absent)
             cost = trial.total()
             if cost < cur_cost - temp * math.log(rng.random()):
@@ -355,8 +369,7 @@ class Sisr:
             if not s._retime(r):
                 # Taking visits out made it later (a matrix without the
                 # triangle inequality): leave this route as it was.
-                s.routes[r] = route
-                s._retime(r)
+                s.routes[r] = route  # its edges were left as they were
                 continue
             for u in out:
                 s.route_of[u] = -1
@@ -514,24 +527,14 @@ def search(problem: Problem, visits: Sequence[Visit], start: Mapping[str, Sequen
            progress: Callable[[float, int], None] | None = None) -> dict[str, list[Visit]]:
     """Routes for ``visits`` found in ``seconds`` from ``start`` (clinician id -> visits).
 
-    The annealing temperatures are the paper's 100 and 1, scaled by the
-    mean arc cost from a visit to its nearest neighbour over that on the
-    Solomon instances the paper tuned them on (:data:`SOLOMON_NEAREST`).
+    The annealing temperatures are the paper's 100 and 1 (see :class:`Sisr`).
     """
     day = day_of(problem, visits)
     index = {v.id: i for i, v in enumerate(visits)}
     cs = problem.clinicians
     routes = [[index[v.id] for v in start.get(c.id, []) if v.id in index] for c in cs]
-    scale = _temperature_scale(day)
-    sisr = Sisr(day, seed=seed, temperature=(100.0 * scale, 1.0 * scale))
+    sisr = Sisr(day, seed=seed)
     found = sisr.run(routes, seconds, progress)
     log.info("SISR: %d iterations in %.1f s", sisr.iterations, seconds)
     return {c.id: [visits[i] for i in r] for c, r in zip(cs, found, strict=True) if r}
 
-
-def _temperature_scale(day: Day) -> float:
-    c = day.cost[np.ix_(day.place, day.place)].astype(np.float64)
-    if len(c) < 2:
-        return 1.0
-    np.fill_diagonal(c, np.inf)
-    return max(float(c.min(axis=1).mean()) / SOLOMON_NEAREST, 1e-3)

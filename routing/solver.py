@@ -309,10 +309,12 @@ def solve(problem: Problem, params: SolverParams | None = None) -> Solution:
     remaining = time_limit - (time.monotonic() - started)
     if candidates and remaining > 0.05:
         found: Found | None
-        if _strategy(problem, params) == "sisr":
+        strategy = _strategy(problem, params)
+        if strategy == "sisr":
             found = _sisr(problem, candidates, start_plan, remaining, params.progress)
         else:
-            found = _search(problem, timer, candidates, start_plan, remaining, params)
+            found = _search(problem, timer, candidates, start_plan, remaining, params,
+                            strategy)
         if found is not None:
             orders, fixed, gaps = found
             # Left-out visits are served before the result is judged: else one
@@ -447,7 +449,17 @@ def _warm_start(problem: Problem, timer: RouteTimer, candidates: Sequence[Visit]
 
 
 def _strategy(problem: Problem, params: SolverParams) -> str:
-    """The search ``params.strategy`` names; ``auto`` resolved (see :class:`SolverParams`)."""
+    """The search ``params.strategy`` names; ``auto`` resolved (see :class:`SolverParams`).
+
+    Raises
+    ------
+    ValueError
+        ``sisr`` asked for a day with a rule it does not model.
+    """
+    if params.strategy == "sisr":
+        reason = sisr.unsupported(problem)
+        if reason is not None:
+            raise ValueError(f"strategy 'sisr' cannot plan this day: it has {reason}")
     if params.strategy != "auto":
         return params.strategy
     if params.initial_routes:
@@ -460,9 +472,6 @@ def _strategy(problem: Problem, params: SolverParams) -> str:
 def _sisr(problem: Problem, candidates: Sequence[Visit], start: construct.Plan,
           time_limit: float, progress: Progress | None) -> Found:
     """Our own ruin and recreate (:mod:`routing.sisr`) from the start plan."""
-    reason = sisr.unsupported(problem)
-    if reason is not None:
-        raise ValueError(f"strategy 'sisr' cannot plan this day: it has {reason}")
     orders = sisr.search(problem, candidates, start.orders, time_limit,
                          seed=problem.options.seed, progress=progress)
     return orders, {}, {}
@@ -475,20 +484,18 @@ def _search(
     start: construct.Plan,
     time_limit: float,
     params: SolverParams,
+    strategy: str,
 ) -> Found | None:
-    """Run OR-Tools; the routes, linked starts and break gaps it found (None: nothing).
+    """Run OR-Tools (``strategy`` ``ils`` or ``gls``); the routes, linked starts and break gaps.
 
-    A fresh plan uses iterated local search (ruin and recreate, SISR, with
-    simulated-annealing acceptance): measured on the hardest Solomon
+    None when it found nothing. A fresh plan uses iterated local search (ruin
+    and recreate, SISR, with simulated-annealing acceptance): measured on the hardest Solomon
     instances it roughly halves guided local search's gap at 10 s. It cannot
     start from given routes, so a warm start (a plan being revised) runs guided
     local search from those routes instead, as does a fresh plan whose
     first solution OR-Tools cannot build.
     """
     began = time.monotonic()
-    strategy = _strategy(problem, params)
-    if strategy == "sisr":
-        strategy = "ils"
     nodes = params.break_nodes
     if nodes is None:
         # Break stops price the drive out of a break by a lower bound, which
