@@ -19,7 +19,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     CAREROUTE_DATABASE_URL=sqlite:////data/careroute.sqlite3 \
-    CAREROUTE_CACHE_DIR=/home/careroute/.cache/careroute
+    CAREROUTE_CACHE_DIR=/home/careroute/.cache/careroute \
+    NUMBA_CACHE_DIR=/home/careroute/.cache/numba
 
 RUN useradd --create-home --uid 10001 careroute \
     && mkdir -p /data && chown careroute:careroute /data
@@ -36,6 +37,8 @@ USER careroute
 WORKDIR /home/careroute
 # Parse the bundled extract once at build time (~15 s) into the graph cache.
 RUN python -c "from app.settings import DEMO_OSM; import geo; geo.load_graph(DEMO_OSM)"
+# Compile the ruin-and-recreate search once (~15 s) into numba's cache.
+RUN python -c "from routing import sisr; sisr.warm_up()"
 
 VOLUME ["/data"]
 EXPOSE 8000

@@ -1,4 +1,4 @@
-"""Ruin and recreate for days without breaks or links: SISR in numpy.
+"""Ruin and recreate for days without breaks or links: SISR, compiled with numba.
 
 Slack induction by string removals (Christiaens and Vanden Berghe, 2020,
 Transportation Science 54(2)): take out a few strings of visits that sit
@@ -6,13 +6,14 @@ near one another, put them back one by one at their cheapest feasible
 position (skipping a position now and then, "blinks"), and keep the result
 under simulated annealing. OR-Tools' own iterated local search makes about
 seven such steps a second on a 100-visit day because it runs a full local
-search after each; this makes 2,000-3,000 (Solomon, one core).
+search after each; this makes 30,000-50,000 (Solomon, one core; 3,000 when
+it was numpy calls from Python).
 
-Every insertion is priced against every edge of every route in one numpy
-pass: the edge's departure from its first stop, the latest arrival its
-second stop allows (so the rest of its route still keeps its windows), and
-the route's load, count and clinician. Empty routes take part as their one
-start-to-end edge, so opening a route needs no special case.
+Each route keeps, per edge, the departure from its first stop and the latest
+arrival its second stop allows (so the rest of its route still keeps its
+windows), so an insertion is checked and priced in constant time against
+every edge of every route. Empty routes take part as their one start-to-end
+edge, so opening a route needs no special case.
 
 What it models: one time window per visit, shift start and end (hard),
 start and end places, skills (as an eligibility matrix), points capacity,
@@ -25,17 +26,20 @@ call it for such days.
 
 Besides the paper's string removals, one ruin in fifty empties a whole
 route (:data:`ROUTE_RUIN_RATE`).
+
+The compiled code is cached beside this file (or under ``NUMBA_CACHE_DIR``);
+compiling it takes about 15 s once per install (:func:`warm_up`).
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from .model import Problem, Visit
 
@@ -83,182 +87,312 @@ class Day:
     max_visits: np.ndarray  # clinician -> visits
 
 
-#: Rows of a route's edge array (one column per edge, in driving order).
-HEAD, TAIL, DEPART, LATEST, BASE, OWNER, SPARE, ROOM, POS = range(9)
+# The search runs in compiled code (numba): a step takes a few microseconds
+# per insertion where numpy calls took tens. The day is a tuple of arrays
+# (:func:`_arrays`); a plan is a tuple of arrays too (:func:`_plan`):
+#
+#   seq[r, i]   the i-th visit of route r (lens[r] of them)
+#   dep[r, i]   departure from the head of edge i: the start place at shift
+#               start for i = 0, else the end of visit i-1's service
+#   lat[r, i]   latest arrival at the tail of edge i that keeps the rest of
+#               the route on time (the shift end at i = lens[r])
+#   load[r], cost[r]  points and arc cost of route r
+#   route_of[v] the route visit v is on, -1 if it is left out
+#
+# Edge i of route r runs from visit i-1 (the start place for i = 0) to visit
+# i (the end place for i = lens[r]). Everything in seconds and cost units.
+
+_NEVER = np.iinfo(np.int64).max
+
+# Indices of the day tuple.
+(_COST, _TRAVEL, _PLACE, _SERVICE, _READY, _DUE, _DEMAND, _DROP, _ELIGIBLE, _START,
+ _END, _SHIFT_START, _SHIFT_END, _CAPACITY, _MAX_VISITS, _KIND, _NEAR, _DEPOT_COST) = range(18)
 
 
-class _Lists:
-    """The day's arrays as Python lists: scalar look-ups in loops are several times faster."""
-
-    def __init__(self, day: Day) -> None:
-        self.travel = day.travel.tolist()
-        self.cost = day.cost.tolist()
-        self.place = day.place.tolist()
-        self.service = day.service.tolist()
-        self.ready = day.ready.tolist()
-        self.due = day.due.tolist()
-        self.demand = day.demand.tolist()
-        self.start_place = day.start_place.tolist()
-        self.end_place = day.end_place.tolist()
-        self.shift_start = day.shift_start.tolist()
-        self.shift_end = day.shift_end.tolist()
-        self.capacity = day.capacity.tolist()
-        self.max_visits = day.max_visits.tolist()
+def _arrays(day: Day, kind: np.ndarray, near: np.ndarray, depot_cost: np.ndarray) -> tuple:
+    return (day.cost, day.travel, day.place, day.service, day.ready, day.due, day.demand,
+            day.drop, day.eligible, day.start_place, day.end_place, day.shift_start,
+            day.shift_end, day.capacity, day.max_visits, kind, near, depot_cost)
 
 
-class _State:
-    """Routes, their timing and the edge arrays insertions are priced on.
+def _plan(n: int, k: int) -> tuple:
+    width = n + 1
+    return (np.zeros((k, width), dtype=np.int64), np.zeros(k, dtype=np.int64),
+            np.zeros((k, width), dtype=np.int64), np.zeros((k, width), dtype=np.int64),
+            np.zeros(k, dtype=np.int64), np.zeros(k, dtype=np.int64),
+            np.full(n, -1, dtype=np.int64))
 
-    Each route keeps a small array (rows :data:`HEAD` ... :data:`POS`) of its
-    edges: places, departure from the head, latest arrival at the tail that
-    keeps the rest of the route on time, the edge's cost, the route's
-    clinician, the points and visits it has room for, and the edge's position. All routes'
-    arrays side by side are what :meth:`edges` returns.
+
+@njit(cache=True)
+def _seed(seed: int) -> None:
+    np.random.seed(seed)
+
+
+@njit(cache=True)
+def _retime(d: tuple, s: tuple, r: int) -> bool:
+    """Re-time route ``r``: departures, latest arrivals, load and cost; False if it breaks a rule.
+
+    On False the route's times are left half-written: the caller restores it.
     """
+    cost, travel, place, service, ready, due, demand = d[0], d[1], d[2], d[3], d[4], d[5], d[6]
+    seq, lens, dep, lat, load, rcost = s[0], s[1], s[2], s[3], s[4], s[5]
+    m = lens[r]
+    end = d[_END][r]
+    prev = d[_START][r]
+    t = d[_SHIFT_START][r]
+    dep[r, 0] = t
+    total = 0
+    points = 0
+    for i in range(m):
+        v = seq[r, i]
+        p = place[v]
+        t += travel[prev, p]
+        if t < ready[v]:
+            t = ready[v]
+        if t > due[v]:
+            return False
+        total += cost[prev, p]
+        points += demand[v]
+        t += service[v]
+        dep[r, i + 1] = t
+        prev = p
+    if m > 0:
+        # An idle clinician stays home: an empty route is never driven.
+        if t + travel[prev, end] > d[_SHIFT_END][r]:
+            return False
+        total += cost[prev, end]
+    late = d[_SHIFT_END][r]
+    lat[r, m] = late
+    nxt = end
+    for i in range(m - 1, -1, -1):
+        v = seq[r, i]
+        p = place[v]
+        late = min(due[v], late - travel[p, nxt] - service[v])
+        lat[r, i] = late
+        nxt = p
+    load[r] = points
+    rcost[r] = total
+    return True
 
-    def __init__(self, day: Day, lists: _Lists, routes: Sequence[Sequence[int]],
-                 kind: list[int]) -> None:
-        self.day = day
-        self.lists = lists
-        self.kind = kind
-        k = len(day.start_place)
-        self.routes: list[list[int]] = [list(r) for r in routes]
-        self.routes += [[] for _ in range(k - len(routes))]
-        self.route_of = np.full(len(day.place), -1, dtype=np.int64)
-        for r, route in enumerate(self.routes):
-            self.route_of[route] = r
-        self.route_cost = [0] * k
-        self._edges: list[np.ndarray] = [np.zeros((9, 1), dtype=np.int64)] * k
-        self._flat: np.ndarray | None = None
+
+@njit(cache=True)
+def _copy_route(src: tuple, dst: tuple, r: int) -> None:
+    width = max(src[1][r], dst[1][r]) + 1
+    dst[0][r, :width] = src[0][r, :width]
+    dst[2][r, :width] = src[2][r, :width]
+    dst[3][r, :width] = src[3][r, :width]
+    dst[1][r] = src[1][r]
+    dst[4][r] = src[4][r]
+    dst[5][r] = src[5][r]
+
+
+@njit(cache=True)
+def _total(d: tuple, s: tuple) -> int:
+    total = 0
+    for r in range(len(s[5])):
+        total += s[5][r]
+    route_of, drop = s[6], d[_DROP]
+    for v in range(len(route_of)):
+        if route_of[v] < 0:
+            total += drop[v]
+    return total
+
+
+@njit(cache=True)
+def _take_out(d: tuple, s: tuple, cur: tuple, r: int, first: int, span: int,
+              keep_from: int, keep: int, removed: np.ndarray, nr: int) -> int:
+    """Take out ``span`` visits of route ``r`` from ``first``, but ``keep`` from ``keep_from``.
+
+    Returns the new count of ``removed``; if the shorter route breaks a rule (a
+    matrix without the triangle inequality) it stays as it was.
+    """
+    seq, lens = s[0], s[1]
+    m = lens[r]
+    w = first
+    out = nr
+    for i in range(first, m):
+        v = seq[r, i]
+        if i < first + span and not (keep_from <= i < keep_from + keep):
+            removed[out] = v
+            out += 1
+        else:
+            seq[r, w] = v
+            w += 1
+    lens[r] = w
+    if not _retime(d, s, r):
+        _copy_route(cur, s, r)
+        return nr
+    for j in range(nr, out):
+        s[6][removed[j]] = -1
+    return out
+
+
+@njit(cache=True)
+def _ruin(d: tuple, s: tuple, cur: tuple, touched: np.ndarray, removed: np.ndarray,
+          route_rate: float) -> int:
+    """SISR's string removals (or, at ``route_rate``, one whole route); returns how many went."""
+    seq, lens = s[0], s[1]
+    k = len(lens)
+    used = 0
+    visits = 0
+    for r in range(k):
+        if lens[r] > 0:
+            used += 1
+            visits += lens[r]
+    if used == 0:
+        return 0
+    if used > 1 and np.random.random() < route_rate:
+        # One whole route, the shorter the likelier (its visits may fit in the others).
+        weight = 0.0
         for r in range(k):
-            if not self._retime(r):
-                raise ValueError(f"start route of clinician {r} breaks a rule")
+            if lens[r] > 0:
+                weight += 1.0 / lens[r]
+        pick = np.random.random() * weight
+        chosen = -1
+        for r in range(k):
+            if lens[r] > 0:
+                chosen = r
+                pick -= 1.0 / lens[r]
+                if pick < 0:
+                    break
+        touched[chosen] = True
+        return _take_out(d, s, cur, chosen, 0, lens[chosen], 0, 0, removed, 0)
+    ls_max = min(float(MAX_STRING), visits / used)
+    ks_max = 4.0 * AVG_REMOVED / (1.0 + ls_max) - 1.0
+    strings = int(np.random.uniform(1.0, ks_max + 1.0))
+    near = d[_NEAR][np.random.randint(0, len(s[6]))]
+    route_of = s[6]
+    nr = 0
+    ruined = 0
+    for j in range(len(near)):
+        if ruined >= strings:
+            break
+        v = near[j]
+        r = route_of[v]
+        if r < 0 or touched[r]:
+            continue
+        touched[r] = True
+        ruined += 1
+        m = lens[r]
+        length = int(np.random.uniform(1.0, min(float(m), ls_max) + 1.0))
+        at = 0
+        while seq[r, at] != v:
+            at += 1
+        if length < m and np.random.random() < SPLIT_RATE:
+            # A string of length + keep visits, ``keep`` of them staying in.
+            keep = 1
+            while length + keep < m and np.random.random() > SPLIT_DEPTH:
+                keep += 1
+            span = length + keep
+            first = np.random.randint(max(0, at - span + 1), min(at, m - span) + 1)
+            keep_from = first + np.random.randint(0, length + 1)
+            nr = _take_out(d, s, cur, r, first, span, keep_from, keep, removed, nr)
+        else:
+            first = np.random.randint(max(0, at - length + 1), min(at, m - length) + 1)
+            nr = _take_out(d, s, cur, r, first, length, 0, 0, removed, nr)
+    return nr
 
-    def _retime(self, r: int) -> bool:
-        """Recompute route ``r``'s edges; False (and nothing changed) if it breaks a rule."""
-        if len(self.routes[r]) > LONG_ROUTE:
-            return self._retime_long(r)
-        x = self.lists
-        route = self.routes[r]
-        place, service, ready, due, travel, cost = (
-            x.place, x.service, x.ready, x.due, x.travel, x.cost)
-        prev = x.start_place[r]
-        t = x.shift_start[r]
-        heads = [prev]
-        departs = [t]
-        costs = []
-        for v in route:
-            p = place[v]
-            t = max(ready[v], t + travel[prev][p])
-            if t > due[v]:
-                return False
-            costs.append(cost[prev][p])
-            heads.append(p)
-            t += service[v]
-            departs.append(t)
-            prev = p
-        end = x.end_place[r]
-        if t + travel[prev][end] > x.shift_end[r]:
-            return False
-        # An idle clinician stays home: an empty route's edge is never driven.
-        costs.append(cost[prev][end] if route else 0)
-        # Latest arrival at each stop that keeps the rest of the route on time.
-        n = len(route)
-        latest = [0] * (n + 1)
-        late = latest[n] = x.shift_end[r]
-        nxt = end
-        for i in range(n - 1, -1, -1):
-            v = route[i]
-            p = place[v]
-            late = min(due[v], late - travel[p][nxt] - service[v])
-            latest[i] = late
-            nxt = p
-        load = sum(x.demand[v] for v in route)
-        m = n + 1
-        self._edges[r] = np.array([heads, heads[1:] + [end], departs, latest, costs, [r] * m,
-                                   [x.capacity[r] - load] * m, [x.max_visits[r] - n] * m,
-                                   list(range(m))], dtype=np.int64)
-        self.route_cost[r] = sum(costs)
-        self._flat = None
-        return True
 
-    def _retime_long(self, r: int) -> bool:
-        """:meth:`_retime` in numpy, faster on long routes.
+@njit(cache=True)
+def _recreate(d: tuple, s: tuple, touched: np.ndarray, blink_rate: float) -> None:
+    """Put every left-out visit back at its cheapest feasible position, skipping some ("blinks")."""
+    cost, travel, place, service, ready, due, demand = d[0], d[1], d[2], d[3], d[4], d[5], d[6]
+    eligible, start, end, capacity, max_visits, kind = (
+        d[_ELIGIBLE], d[_START], d[_END], d[_CAPACITY], d[_MAX_VISITS], d[_KIND])
+    seq, lens, dep, lat, load, route_of = s[0], s[1], s[2], s[3], s[4], s[6]
+    out = np.flatnonzero(route_of < 0)
+    if len(out) == 0:
+        return
+    shuffled, by_demand, far_first, near_first = SORT_WEIGHTS
+    pick = np.random.random() * (shuffled + by_demand + far_first + near_first)
+    if pick < shuffled:
+        np.random.shuffle(out)
+    elif pick < shuffled + by_demand:
+        out = out[np.argsort(-demand[out], kind="mergesort")]
+    elif pick < shuffled + by_demand + far_first:
+        out = out[np.argsort(-d[_DEPOT_COST][out], kind="mergesort")]
+    else:
+        out = out[np.argsort(d[_DEPOT_COST][out], kind="mergesort")]
+    k = len(lens)
+    seen = np.zeros(k, dtype=np.bool_)
+    for v in out:
+        p = place[v]
+        best = _NEVER
+        best_r = -1
+        best_i = -1
+        seen[:] = False
+        for r in range(k):
+            m = lens[r]
+            if m == 0:
+                # Empty routes of alike clinicians are one option: price one.
+                if seen[kind[r]]:
+                    continue
+                seen[kind[r]] = True
+            if m >= max_visits[r] or load[r] + demand[v] > capacity[r] or not eligible[v, r]:
+                continue
+            head = start[r]
+            for i in range(m + 1):
+                if dep[r, i] > due[v]:
+                    break  # departures only get later along a route
+                tail = end[r] if i == m else place[seq[r, i]]
+                if np.random.random() >= blink_rate:
+                    t = dep[r, i] + travel[head, p]
+                    if t < ready[v]:
+                        t = ready[v]
+                    if t <= due[v] and t + service[v] + travel[p, tail] <= lat[r, i]:
+                        delta = cost[head, p] + cost[p, tail]
+                        if m > 0:
+                            delta -= cost[head, tail]
+                        if delta < best:
+                            best, best_r, best_i = delta, r, i
+                head = tail
+        if best_r < 0:
+            continue
+        m = lens[best_r]
+        for i in range(m, best_i, -1):
+            seq[best_r, i] = seq[best_r, i - 1]
+        seq[best_r, best_i] = v
+        lens[best_r] = m + 1
+        route_of[v] = best_r
+        touched[best_r] = True
+        _retime(d, s, best_r)
 
-        Service starts follow t[k] = max(ready[k], t[k-1] + g[k-1]), g being
-        service plus the leg; with A the running sum of g that is
-        t = A + running max of (ready - A). Latest arrivals run the other way
-        with a running min.
-        """
-        d = self.day
-        route = np.array(self.routes[r], dtype=np.int64)
-        n = len(route)
-        heads = np.empty(n + 1, dtype=np.int64)
-        heads[0] = d.start_place[r]
-        heads[1:] = d.place[route]
-        tails = np.empty(n + 1, dtype=np.int64)
-        tails[:n] = heads[1:]
-        tails[n] = d.end_place[r]
-        service = np.zeros(n + 1, dtype=np.int64)
-        service[1:] = d.service[route]
-        step = service + d.travel[heads, tails]  # from a node's service start to the next arrival
-        along = np.zeros(n + 2, dtype=np.int64)
-        np.cumsum(step, out=along[1:])
-        ready = np.empty(n + 2, dtype=np.int64)
-        ready[0] = d.shift_start[r]
-        ready[1:n + 1] = d.ready[route]
-        ready[n + 1] = _EARLIEST
-        start = along + np.maximum.accumulate(ready - along)
-        if (start[1:n + 1] > d.due[route]).any() or start[n + 1] > d.shift_end[r]:
-            return False
-        due = np.empty(n + 2, dtype=np.int64)
-        due[1:n + 1] = d.due[route]
-        due[n + 1] = d.shift_end[r]
-        due[0] = _NEVER // 4
-        latest = np.minimum.accumulate((due - along)[::-1])[::-1] + along
-        costs = d.cost[heads, tails]
-        edges = np.empty((9, n + 1), dtype=np.int64)
-        edges[HEAD], edges[TAIL], edges[DEPART] = heads, tails, start[:n + 1] + service
-        edges[LATEST], edges[BASE], edges[OWNER] = latest[1:], costs, r
-        edges[SPARE] = d.capacity[r] - d.demand[route].sum()
-        edges[ROOM] = d.max_visits[r] - n
-        edges[POS] = np.arange(n + 1)
-        self._edges[r] = edges
-        self.route_cost[r] = int(costs.sum())
-        self._flat = None
-        return True
 
-    def edges(self) -> np.ndarray:
-        """All used routes' edge arrays side by side, and one empty route per kind of clinician."""
-        if self._flat is None:
-            seen: set[int] = set()
-            parts = []
-            for r, route in enumerate(self.routes):
-                if not route:
-                    # Empty routes of alike clinicians are one option: price one.
-                    if self.kind[r] in seen:
-                        continue
-                    seen.add(self.kind[r])
-                parts.append(self._edges[r])
-            self._flat = np.concatenate(parts, axis=1)
-        return self._flat
+@njit(cache=True)
+def _steps(d: tuple, cur: tuple, trial: tuple, best: tuple, count: int, done_from: float,
+           done_to: float, t0: float, t1: float, cur_cost: int, best_cost: int,
+           route_rate: float, blink_rate: float) -> tuple:
+    """``count`` ruin-and-recreate steps under simulated annealing.
 
-    def absent(self) -> list[int]:
-        """Visits on no route."""
-        return np.flatnonzero(self.route_of < 0).tolist()
-
-    def total(self) -> int:
-        return int(self.day.drop[self.route_of < 0].sum()) + sum(self.route_cost)
-
-    def copy(self) -> _State:
-        other = object.__new__(_State)
-        other.day, other.lists, other.kind = self.day, self.lists, self.kind
-        other.routes = [list(r) for r in self.routes]
-        other.route_of = self.route_of.copy()
-        other.route_cost = list(self.route_cost)
-        other._edges = list(self._edges)
-        other._flat = self._flat
-        return other
+    The temperature falls from ``t0`` to ``t1`` over the whole search;
+    ``done_from`` and ``done_to`` are the shares of it done at the first and
+    after the last of these steps. Returns the current and best costs.
+    """
+    k = len(cur[1])
+    touched = np.zeros(k, dtype=np.bool_)
+    removed = np.empty(len(cur[6]), dtype=np.int64)
+    for step in range(count):
+        done = done_from + (done_to - done_from) * step / count
+        temp = t0 * (t1 / t0) ** done
+        touched[:] = False
+        _ruin(d, trial, cur, touched, removed, route_rate)
+        _recreate(d, trial, touched, blink_rate)
+        cost = _total(d, trial)
+        if cost < cur_cost - temp * np.log(np.random.random()):
+            src, dst = trial, cur
+            cur_cost = cost
+        else:
+            src, dst = cur, trial
+        for r in range(k):
+            if touched[r]:
+                _copy_route(src, dst, r)
+        dst[6][:] = src[6]
+        if cur_cost < best_cost:
+            best_cost = cur_cost
+            for r in range(k):
+                _copy_route(cur, best, r)
+            best[6][:] = cur[6]
+    return cur_cost, best_cost
 
 
 class Sisr:
@@ -272,8 +406,8 @@ class Sisr:
         (:data:`SOLOMON_NEAREST`).
         """
         self.day = day
-        self.rng = np.random.default_rng(seed)
-        n = len(day.place)
+        self.seed = seed
+        n, k = len(day.place), len(day.start_place)
         c = day.cost[np.ix_(day.place, day.place)].astype(np.float64)
         scale = 1.0
         if n > 1:
@@ -282,185 +416,90 @@ class Sisr:
         self.t0, self.t1 = temperature[0] * scale, temperature[1] * scale
         # Visits nearest each visit (by arc cost between their places), for the ruin.
         np.fill_diagonal(c, -1.0)
-        self.near = np.argsort(c, axis=1, kind="stable")
-        self.cost_to = np.ascontiguousarray(day.cost.T)  # cost_to[p][q] = cost q -> p
-        self.travel_to = np.ascontiguousarray(day.travel.T)
-        depot = int(np.bincount(day.start_place).argmax())
-        self.depot_cost = day.cost[depot, day.place]
-        self.n = n
-        self.lists = _Lists(day)
-        self.everyone_eligible = bool(day.eligible.all())
-        self.cost_is_travel = bool(np.array_equal(day.cost, day.travel))
-        self._blink_pool = np.zeros(0, dtype=bool)
-        self._blink_at = 0
-        self.iterations = 0
+        near = np.argsort(c, axis=1, kind="stable").astype(np.int64)
+        depot = int(np.bincount(day.start_place).argmax()) if k else 0
         kinds: dict[tuple, int] = {}
-        self.kind = [kinds.setdefault(
+        kind = np.array([kinds.setdefault(
             (int(day.start_place[r]), int(day.end_place[r]), int(day.shift_start[r]),
              int(day.shift_end[r]), int(day.capacity[r]), int(day.max_visits[r]),
-             day.eligible[:, r].tobytes()), len(kinds)) for r in range(len(day.start_place))]
+             day.eligible[:, r].tobytes()), len(kinds)) for r in range(k)], dtype=np.int64)
+        self.arrays = _arrays(day, kind, near, day.cost[depot, day.place].astype(np.int64))
+        self.iterations = 0
 
     def run(self, routes: Sequence[Sequence[int]], seconds: float,
-            progress: Callable[[float, int], None] | None = None) -> list[list[int]]:
+            progress: Callable[[float, int], None] | None = None,
+            steps: int | None = None) -> list[list[int]]:
         """The best routes found in ``seconds`` from ``routes`` (one list per clinician).
 
         ``progress`` is called with (elapsed s, cost) at each new best.
+        ``steps`` also stops the search after that many ruin-and-recreate
+        steps, and the temperature then cools by steps done: with a time
+        limit it cannot reach, a seed gives the same routes on any machine.
         """
         began = time.monotonic()
-        current = _State(self.day, self.lists, routes, self.kind)
-        self._insert(current, current.absent())
-        best, best_cost = current.copy(), current.total()
-        cur_cost = best_cost
-        rng = self.rng
+        d = self.arrays
+        n, k = len(self.day.place), len(self.day.start_place)
+        current = _plan(n, k)
+        for r, route in enumerate(routes):
+            current[0][r, :len(route)] = route
+            current[1][r] = len(route)
+            current[6][list(route)] = r
+            if not _retime(d, current, r):
+                raise ValueError(f"start route of clinician {r} breaks a rule")
+        for r in range(len(routes), k):
+            _retime(d, current, r)
+        _seed(self.seed)
+        _recreate(d, current, np.zeros(k, dtype=np.bool_), BLINK_RATE)
+        trial = tuple(a.copy() for a in current)
+        best = tuple(a.copy() for a in current)
+        cur_cost = best_cost = _total(d, current)
         it = 0
+        batch = 8
+        per_step = 0.0  # seconds, measured
         while True:
             elapsed = time.monotonic() - began
-            if elapsed >= seconds:
+            done = elapsed / seconds
+            if steps is not None:
+                done = max(done, it / steps)
+                batch = min(batch, steps - it)
+            if done >= 1.0 or batch <= 0:
                 break
-            temp = self.t0 * (self.t1 / self.t0) ** (elapsed / seconds)
-            trial = current.copy()
-            # Visits left out so far get another chance with the ruined ones.
-            absent = trial.absent()
-            self._insert(trial, self._ruin(trial) + absent)
-            cost = trial.total()
-            if cost < cur_cost - temp * math.log(rng.random()):
-                current, cur_cost = trial, cost
-                if cost < best_cost:
-                    best, best_cost = trial.copy(), cost
-                    if progress is not None:
-                        progress(time.monotonic() - began, cost)
-            it += 1
+            done_to = min(1.0, done + batch * per_step / seconds)
+            if steps is not None:
+                done_to = max(done_to, (it + batch) / steps)
+            t = time.monotonic()
+            before = best_cost
+            cur_cost, best_cost = _steps(d, current, trial, best, batch, done, done_to,
+                                         self.t0, self.t1, cur_cost, best_cost,
+                                         ROUTE_RUIN_RATE, BLINK_RATE)
+            took = time.monotonic() - t
+            it += batch
+            per_step = took / batch
+            # Batches of about 5 ms: time checks stay cheap and the limit is kept.
+            batch = int(min(max(batch * 0.005 / max(took, 1e-6), 1), 2 * batch + 1))
+            if progress is not None and best_cost < before:
+                progress(time.monotonic() - began, int(best_cost))
         self.iterations = it
-        return [list(r) for r in best.routes]
-
-    def _ruin(self, s: _State) -> list[int]:
-        rng = self.rng
-        used = [r for r in s.routes if r]
-        if not used:
-            return []
-        if len(used) > 1 and rng.random() < ROUTE_RUIN_RATE:
-            return self._ruin_route(s)
-        avg_len = sum(len(r) for r in used) / len(used)
-        ls_max = min(MAX_STRING, avg_len)
-        ks_max = 4 * AVG_REMOVED / (1 + ls_max) - 1
-        ks = int(rng.uniform(1, ks_max + 1))
-        seed = int(rng.integers(self.n))
-        removed: list[int] = []
-        ruined: set[int] = set()
-        for v in self.near[seed]:
-            if len(ruined) >= ks:
-                break
-            v = int(v)
-            r = int(s.route_of[v])
-            if r < 0 or r in ruined:
-                continue
-            route = s.routes[r]
-            lmax = min(len(route), ls_max)
-            length = int(rng.uniform(1, lmax + 1))
-            at = route.index(v)
-            if length < len(route) and rng.random() < SPLIT_RATE:
-                out = self._split_string(route, at, length)
-            else:
-                first = int(rng.integers(max(0, at - length + 1), min(at, len(route) - length) + 1))
-                out = route[first:first + length]
-            keep = set(out)
-            s.routes[r] = [u for u in route if u not in keep]
-            ruined.add(r)
-            if not s._retime(r):
-                # Taking visits out made it later (a matrix without the
-                # triangle inequality): leave this route as it was.
-                s.routes[r] = route  # its edges were left as they were
-                continue
-            for u in out:
-                s.route_of[u] = -1
-            removed += out
-        return removed
-
-    def _ruin_route(self, s: _State) -> list[int]:
-        """Empty one route, the shorter the likelier (its visits may fit in the others)."""
-        used = [r for r, route in enumerate(s.routes) if route]
-        weights = np.array([1.0 / len(s.routes[r]) for r in used])
-        r = int(self.rng.choice(used, p=weights / weights.sum()))
-        out = s.routes[r]
-        s.routes[r] = []
-        s._retime(r)
-        s.route_of[out] = -1
-        return out
-
-    def _split_string(self, route: list[int], at: int, length: int) -> list[int]:
-        """``length`` visits around ``at`` out of a string of ``length + m``, m visits kept."""
-        rng = self.rng
-        m = 1
-        while length + m < len(route) and rng.random() > SPLIT_DEPTH:
-            m += 1
-        span = length + m
-        first = int(rng.integers(max(0, at - span + 1), min(at, len(route) - span) + 1))
-        keep_from = first + int(rng.integers(0, length + 1))
-        return [u for i, u in enumerate(route[first:first + span], first)
-                if not keep_from <= i < keep_from + m]
-
-    def _insert(self, s: _State, visits: list[int]) -> None:
-        if not visits:
-            return
-        rng = self.rng
-        d = self.day
-        order = rng.choice(len(SORT_WEIGHTS), p=np.array(SORT_WEIGHTS) / sum(SORT_WEIGHTS))
-        vs = np.array(visits, dtype=np.int64)
-        if order == 0:
-            rng.shuffle(vs)
-        elif order == 1:
-            vs = vs[np.argsort(-d.demand[vs], kind="stable")]
-        elif order == 2:
-            vs = vs[np.argsort(-self.depot_cost[vs], kind="stable")]
-        else:
-            vs = vs[np.argsort(self.depot_cost[vs], kind="stable")]
-        x = self.lists
-        travel_to, cost_to, travel, cost = self.travel_to, self.cost_to, d.travel, d.cost
-        for v in vs.tolist():
-            e = s.edges()
-            heads, tails = e[HEAD], e[TAIL]
-            p = x.place[v]
-            t_in, t_out = travel_to[p][heads], travel[p][tails]
-            arrive = e[DEPART] + t_in
-            np.maximum(arrive, x.ready[v], out=arrive)
-            ok = arrive <= x.due[v]
-            arrive += x.service[v]
-            arrive += t_out
-            ok &= arrive <= e[LATEST]
-            ok &= e[SPARE] >= x.demand[v]
-            ok &= e[ROOM] > 0
-            if not self.everyone_eligible:
-                ok &= d.eligible[v][e[OWNER]]
-            ok &= self._blinks(len(ok))
-            if self.cost_is_travel:
-                delta = t_in + t_out
-            else:
-                delta = cost_to[p][heads] + cost[p][tails]
-            delta -= e[BASE]
-            delta[~ok] = _NEVER
-            i = int(delta.argmin())
-            if delta[i] == _NEVER:
-                continue
-            r = int(e[OWNER, i])
-            s.routes[r].insert(int(e[POS, i]), v)
-            s.route_of[v] = r
-            s._retime(r)
-
-    def _blinks(self, n: int) -> np.ndarray:
-        """``n`` draws, each False with probability :data:`BLINK_RATE` (drawn in batches)."""
-        at = self._blink_at
-        if at + n > len(self._blink_pool):
-            self._blink_pool = self.rng.random(max(4096, 4 * n)) >= BLINK_RATE
-            at = 0
-        self._blink_at = at + n
-        return self._blink_pool[at:at + n]
+        return [best[0][r, :best[1][r]].tolist() for r in range(k)]
 
 
-_NEVER = np.iinfo(np.int64).max
-_EARLIEST = -(_NEVER // 4)
-#: Routes longer than this are timed in numpy (:meth:`_State._retime_long`): measured
-#: per call, Python 6, 15, 24, 32 us at 5, 20, 35, 50 visits, numpy 20-21 us.
-LONG_ROUTE = 30
+def warm_up() -> None:
+    """Compile the search (about 15 s once per install; later processes load it in under 1 s).
+
+    Numba keeps the compiled code beside this file, or under
+    ``NUMBA_CACHE_DIR``. The time a first search spends compiling counts
+    against its time limit, so a service or benchmark calls this first.
+    """
+    n, k = 3, 2
+    travel = np.ones((n + 1, n + 1), dtype=np.int64)
+    np.fill_diagonal(travel, 0)
+    zeros = np.zeros(k, dtype=np.int64)
+    day = Day(cost=travel, travel=travel, place=np.arange(1, n + 1), service=np.ones(n, np.int64),
+              ready=np.zeros(n, np.int64), due=np.full(n, 100), demand=np.ones(n, np.int64),
+              drop=np.full(n, 100), eligible=np.ones((n, k), dtype=bool), start_place=zeros,
+              end_place=zeros, shift_start=zeros, shift_end=np.full(k, 100),
+              capacity=np.full(k, 9), max_visits=np.full(k, 9))
+    Sisr(day).run([[] for _ in range(k)], 60.0, steps=20)
 
 
 def unsupported(problem: Problem) -> str | None:

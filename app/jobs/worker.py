@@ -90,6 +90,13 @@ class _InFlight:
     began: float
 
 
+def _compile_solver() -> None:
+    """Compile (or load from numba's cache) the ruin-and-recreate search, in a pool process."""
+    from routing import sisr
+
+    sisr.warm_up()
+
+
 class EmbeddedRunner(PollingThread):
     """A dispatcher thread claiming jobs into a pool of ``settings.workers`` processes."""
 
@@ -115,6 +122,8 @@ class EmbeddedRunner(PollingThread):
         if recovered:
             log.info("re-queued %d job(s) left running by a stopped worker", len(recovered))
         self._pool = self._new_pool()
+        # The first job would otherwise spend its time limit compiling the search.
+        self._pool.submit(_compile_solver)
         super().start()
 
     def stop(self) -> None:

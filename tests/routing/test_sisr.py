@@ -167,24 +167,63 @@ def _random_day(n: int = 40, k: int = 3, seed: int = 0) -> sisr.Day:
         shift_end=np.full(k, 12_000), capacity=np.full(k, 60), max_visits=np.full(k, 50))
 
 
-def test_long_routes_are_timed_in_numpy_exactly_as_in_python(monkeypatch) -> None:
-    """Random orders, on time or not: both ways agree on feasibility and every edge."""
+def _on_time_from(day: sisr.Day, r: int, route: list[int], i: int, arrive: int) -> bool:
+    """Arriving at stop ``i`` of ``route`` at ``arrive``: are it and the rest on time?"""
+    t, prev = arrive, None
+    for v in route[i:]:
+        if prev is not None:
+            t += day.travel[day.place[prev], day.place[v]]
+        t = max(t, day.ready[v])
+        if t > day.due[v]:
+            return False
+        t += day.service[v]
+        prev = v
+    end = day.end_place[r]
+    last = day.place[route[-1]] if route[i:] else None
+    return last is None or t + day.travel[last, end] <= day.shift_end[r]
+
+
+def test_route_times_mean_what_insertion_relies_on() -> None:
+    """Random orders: feasibility, departures, and latest arrivals (one second later breaks it)."""
     day = _random_day()
     search = sisr.Sisr(day, seed=1)
-    state = sisr._State(day, search.lists, [], search.kind)
+    k = len(day.start_place)
+    plan = sisr._plan(len(day.place), k)
     rng = np.random.default_rng(2)
     feasible = 0
     for _ in range(300):
-        r = int(rng.integers(len(day.start_place)))
-        route = sorted(rng.choice(len(day.place), size=int(rng.integers(1, 25)), replace=False),
-                       key=lambda v: day.ready[v] + rng.integers(0, 600))
-        state.routes[r] = [int(v) for v in route]
-        monkeypatch.setattr(sisr, "LONG_ROUTE", 10**6)
-        in_python = state._retime(r)
-        edges, cost = state._edges[r].copy(), state.route_cost[r]
-        in_numpy = state._retime_long(r)
-        assert in_python == in_numpy, route
-        if in_python:
-            feasible += 1
-            assert np.array_equal(edges, state._edges[r]) and cost == state.route_cost[r]
+        r = int(rng.integers(k))
+        route = [int(v) for v in sorted(
+            rng.choice(len(day.place), size=int(rng.integers(1, 25)), replace=False),
+            key=lambda v: day.ready[v] + rng.integers(0, 600))]
+        plan[0][r, :len(route)] = route
+        plan[1][r] = len(route)
+        first = int(day.shift_start[r] + day.travel[day.start_place[r], day.place[route[0]]])
+        ok = sisr._retime(search.arrays, plan, r)
+        assert ok == _on_time_from(day, r, route, 0, first), route
+        if not ok:
+            continue
+        feasible += 1
+        dep, lat = plan[2][r], plan[3][r]
+        t, prev = int(day.shift_start[r]), int(day.start_place[r])
+        assert dep[0] == t
+        for i, v in enumerate(route):
+            t = max(t + day.travel[prev, day.place[v]], day.ready[v]) + day.service[v]
+            prev = day.place[v]
+            assert dep[i + 1] == t
+            assert _on_time_from(day, r, route, i, lat[i])
+            assert not _on_time_from(day, r, route, i, lat[i] + 1)
+        assert lat[len(route)] == day.shift_end[r]
+        assert plan[5][r] == sum(day.cost[a, b] for a, b in itertools.pairwise(
+            [day.start_place[r], *day.place[route], day.end_place[r]]))
+        assert plan[4][r] == day.demand[route].sum()
     assert 30 < feasible < 270, feasible  # both kinds of order were tried
+
+
+def test_a_seed_and_a_step_count_give_the_same_routes() -> None:
+    """With the steps as the limit the search is reproducible, and it keeps every visit once."""
+    day = _random_day(seed=3)
+    runs = [sisr.Sisr(day, seed=5).run([[], [], []], 1e9, steps=400) for _ in range(2)]
+    assert runs[0] == runs[1]
+    placed = [v for route in runs[0] for v in route]
+    assert len(placed) == len(set(placed))
