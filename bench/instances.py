@@ -92,10 +92,13 @@ def solomon_problem(inst: SolomonInstance, time_limit: float = 10.0) -> Problem:
     )
 
 
-def solomon_bks(data: Path) -> dict[str, float]:
-    """Best-known distance under the ``distance_only_trunc1`` convention, by instance."""
+def solomon_bks(data: Path, family: str = "solomon") -> dict[str, float]:
+    """Best-known distance under the ``distance_only_trunc1`` convention, by instance.
+
+    ``family``: ``solomon`` or ``gh200`` (Gehring and Homberger, 200 customers).
+    """
     out = {}
-    with open(data / "vrptw" / "solomon" / "bks.csv") as fh:
+    with open(data / "vrptw" / family / "bks.csv") as fh:
         for row in csv.DictReader(fh):
             if row["convention"] == "distance_only_trunc1":
                 out[row["instance"]] = float(row["distance"])

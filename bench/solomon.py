@@ -1,6 +1,10 @@
 """Solver quality on the 56 Solomon VRPTW instances, against PyVRP and pyvroom in the same run.
 
     python -m bench.solomon [--time-limit 10] [--only R1,RC101] [--peers pyvrp,vroom]
+                            [--family solomon|gh200]
+
+``--family gh200`` runs the 54 Gehring and Homberger 200-customer instances
+of ../shared/data instead (classes C1 ... RC2 from names such as RC2_2_7).
 
 Every CareRoute solution (optimiser and usual-care baseline) is re-checked by
 routing.check; a solution with violations is reported as infeasible. Gaps are
@@ -43,12 +47,13 @@ def run_careroute(inst: Any, time_limit: float, baseline: bool = False) -> dict[
     }
 
 
-def run_pyvrp(name: str, data_dir: Path, time_limit: float) -> dict[str, Any]:
+def run_pyvrp(name: str, data_dir: Path, time_limit: float,
+              family: str = "solomon") -> dict[str, Any]:
     from pyvrp import read
     from pyvrp import solve as pyvrp_solve
     from pyvrp.stop import MaxRuntime
 
-    data = read(data_dir / "vrptw" / "solomon" / "vrplib" / f"{name}.vrp", round_func="dimacs")
+    data = read(data_dir / "vrptw" / family / "vrplib" / f"{name}.vrp", round_func="dimacs")
     began = time.monotonic()
     result = pyvrp_solve(data, stop=MaxRuntime(time_limit), seed=1, display=False)
     return {
@@ -98,14 +103,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", help="comma-separated instance names or prefixes (R1, C101)")
     parser.add_argument("--peers", default="pyvrp,vroom",
                         help="peers to run beside CareRoute: pyvrp, vroom, or none")
-    parser.add_argument("--out", default=str(RESULTS / "solomon.json"))
+    parser.add_argument("--family", choices=("solomon", "gh200"), default="solomon")
+    parser.add_argument("--out", help="default: bench/results/FAMILY.json")
     args = parser.parse_args(argv)
     data = shared_data()
-    txt = data / "vrptw" / "solomon" / "txt"
+    txt = data / "vrptw" / args.family / "txt"
     if not txt.is_dir():
-        print(f"no Solomon instances at {txt} (set CAREROUTE_SHARED_DATA)", file=sys.stderr)
+        print(f"no {args.family} instances at {txt} (set CAREROUTE_SHARED_DATA)",
+              file=sys.stderr)
         return 2
-    bks = solomon_bks(data)
+    bks = solomon_bks(data, args.family)
     names = sorted(p.stem for p in txt.glob("*.txt"))
     if args.only:
         wanted = [w.strip() for w in args.only.split(",")]
@@ -122,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         row["careroute"] = run_careroute(inst, args.time_limit)
         row["usual_care"] = run_careroute(inst, args.time_limit, baseline=True)
         if "pyvrp" in peers:
-            row["pyvrp"] = run_pyvrp(name, data, args.time_limit)
+            row["pyvrp"] = run_pyvrp(name, data, args.time_limit, args.family)
         if "vroom" in peers:
             row["vroom"] = run_vroom(inst, args.time_limit)
         for s in solvers:
@@ -137,10 +144,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'class':9} " + " ".join(f"{s:>12}" for s in solvers))
     for cls, means in summary.items():
         print(f"{cls:9} " + " ".join(f"{_gap(means[s]):>12}" for s in solvers))
-    out = Path(args.out)
+    out = Path(args.out or RESULTS / f"{args.family}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({
-        "benchmark": "solomon", "time_limit_s": args.time_limit, "threads": 1,
+        "benchmark": args.family, "time_limit_s": args.time_limit, "threads": 1,
         "convention": "distance_only_trunc1", "rows": rows, "mean_gap_pct": summary,
     }, indent=1))
     print(f"\nwrote {out}")
@@ -151,12 +158,18 @@ def _gap(value: float | None) -> str:
     return "infeas." if value is None else f"{value:.2f}%"
 
 
+def instance_class(name: str) -> str:
+    """C1, C2, R1, R2, RC1 or RC2, from a Solomon (RC105) or a GH name (RC1_2_5)."""
+    if "_" in name:
+        return name.split("_")[0]
+    letters = name.rstrip("0123456789")
+    return letters + name[len(letters)]
+
+
 def _summary(rows: list[dict[str, Any]], solvers: list[str]) -> dict[str, dict[str, Any]]:
     by_class: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
-        cls = row["instance"].rstrip("0123456789")
-        cls = cls + row["instance"][len(cls)]  # C1, C2, R1, R2, RC1, RC2
-        by_class[cls].append(row)
+        by_class[instance_class(row["instance"])].append(row)
         by_class["all"].append(row)
     out: dict[str, dict[str, Any]] = {}
     for cls in sorted(by_class, key=lambda c: (c == "all", c)):
