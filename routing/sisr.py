@@ -437,6 +437,7 @@ class Sisr:
         limit it cannot reach, a seed gives the same routes on any machine.
         """
         began = time.monotonic()
+        seconds = max(seconds, 1e-6)
         d = self.arrays
         n, k = len(self.day.place), len(self.day.start_place)
         current = _plan(n, k)
