@@ -9,11 +9,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from routing import Problem
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -59,6 +63,22 @@ def _fill_matrix(data: dict[str, Any], osm: str) -> dict[str, Any]:
                                "distances": tm.distances_m.tolist()}}
 
 
+def _prepare_search(problem: Problem) -> None:
+    """Compile the ruin and recreate if this day uses it, saying so when it takes a while."""
+    from routing import sisr
+
+    if sisr.unsupported(problem) is not None:
+        return
+    notice = threading.Timer(1.0, print, ("preparing the search: the first solve after an "
+                                          "install compiles it (~15 s, not part of the time "
+                                          "limit)",), {"file": sys.stderr})
+    notice.start()
+    try:
+        sisr.warm_up()
+    finally:
+        notice.cancel()
+
+
 def cmd_solve(args: argparse.Namespace) -> int:
     from routing import SolverParams, problem_from_dict, solution_to_dict, solve, solve_baseline
 
@@ -75,6 +95,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     if args.solver == "baseline":
         solution = solve_baseline(problem)
     else:
+        _prepare_search(problem)
         last = [0.0]
 
         def progress(elapsed: float, cost: int) -> None:

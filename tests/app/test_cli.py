@@ -8,6 +8,7 @@ Most tests call ``app.cli.main`` in-process; one runs the installed script.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,8 @@ from typing import Any
 import pytest
 
 from app.cli import main
+from routing.io import problem_to_dict
+from tests.routing.days import day, nurse, visit
 
 SPEC_EXAMPLE = Path(__file__).parents[1] / "routing" / "data" / "spec_example.json"
 CAREROUTE = Path(sys.executable).parent / "careroute"
@@ -191,3 +194,21 @@ def test_unknown_solver_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> 
         main(["solve", str(SPEC_EXAMPLE), "--solver", "magic"])
     assert info.value.code == 2
     assert "magic" in capsys.readouterr().err
+
+
+def test_a_first_solve_says_it_is_compiling_the_search(tmp_path: Path) -> None:
+    """On a cold numba cache, `solve` of a day for the ruin and recreate says why it pauses."""
+    plain = day([nurse("west", start=0), nurse("east", start=20)],
+                [visit(f"v{loc}", loc, duration=600) for loc in (2, 4, 16, 18)], n=21,
+                balance_weight=0, preference_penalty=0)
+    path = write(tmp_path / "day.json", problem_to_dict(plain))
+    out = tmp_path / "solution.json"
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")}  # nothing compiled yet
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys; from app.cli import main; sys.exit(main())",
+         "solve", path, *FAST, "--out", str(out)],
+        capture_output=True, text=True, env=env, timeout=300, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "preparing the search" in done.stderr.splitlines()[0], done.stderr
+    assert main(["check", path, str(out)]) == 0

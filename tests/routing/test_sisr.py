@@ -8,8 +8,14 @@ tests look at the search's own routes, before any mending.
 from __future__ import annotations
 
 import itertools
+import json
+import os
+import re
+import subprocess
+import sys
 from collections import Counter
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +24,7 @@ from hypothesis import given
 from routing import Break, Precedence, Problem, SolverParams, check, construct, sisr, solve
 from routing.assemble import assemble
 from routing.diagnose import screen
+from routing.io import problem_to_dict
 from routing.schedule import RouteTimer
 from routing.solver import _strategy, objective
 
@@ -227,3 +234,27 @@ def test_a_seed_and_a_step_count_give_the_same_routes() -> None:
     assert runs[0] == runs[1]
     placed = [v for route in runs[0] for v in route]
     assert len(placed) == len(set(placed))
+
+
+_SOLVE_IN_A_FRESH_PROCESS = """
+import json, logging, sys
+logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+from routing import SolverParams, check, problem_from_dict, solve
+problem = problem_from_dict(json.load(open(sys.argv[1])))
+solution = solve(problem, SolverParams())
+assert check(problem, solution) == [], check(problem, solution)
+"""
+
+
+def test_compiling_the_search_is_not_part_of_its_time_limit(tmp_path: Path) -> None:
+    """On a cold numba cache, a first solve compiles first and still searches for its time limit."""
+    problem = tmp_path / "day.json"
+    problem.write_text(json.dumps(problem_to_dict(_crossing_day(time_limit=0.5))))
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")}  # nothing compiled yet
+    done = subprocess.run([sys.executable, "-c", _SOLVE_IN_A_FRESH_PROCESS, str(problem)],
+                          capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    steps = re.search(r"SISR: (\d+) iterations", done.stderr)
+    assert steps is not None, done.stderr
+    # Charged to the limit, the ~15 s compile left the search no step at all.
+    assert int(steps.group(1)) > 0, done.stderr
