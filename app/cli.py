@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from routing import Problem
+    from routing import Problem, SolverParams
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -63,11 +63,12 @@ def _fill_matrix(data: dict[str, Any], osm: str) -> dict[str, Any]:
                                "distances": tm.distances_m.tolist()}}
 
 
-def _prepare_search(problem: Problem) -> None:
+def _prepare_search(problem: Problem, params: SolverParams) -> None:
     """Compile the ruin and recreate if this day uses it, saying so when it takes a while."""
     from routing import sisr
+    from routing.solver import resolve_strategy
 
-    if sisr.unsupported(problem) is not None:
+    if resolve_strategy(problem, params) != "sisr":
         return
     notice = threading.Timer(1.0, print, ("preparing the search: the first solve after an "
                                           "install compiles it (~15 s, not part of the time "
@@ -95,7 +96,6 @@ def cmd_solve(args: argparse.Namespace) -> int:
     if args.solver == "baseline":
         solution = solve_baseline(problem)
     else:
-        _prepare_search(problem)
         last = [0.0]
 
         def progress(elapsed: float, cost: int) -> None:
@@ -104,7 +104,9 @@ def cmd_solve(args: argparse.Namespace) -> int:
                 print(f"solving: {elapsed:5.1f}/{problem.options.time_limit:g} s, "
                       f"objective {cost}", file=sys.stderr)
 
-        solution = solve(problem, SolverParams(progress=progress))
+        params = SolverParams(progress=progress)
+        _prepare_search(problem, params)
+        solution = solve(problem, params)
     k = solution.kpis
     print(f"solved in {time.monotonic() - began:.1f} s: {k.get('visits_assigned')} visits "
           f"assigned, {k.get('visits_unassigned')} unassigned, travel "

@@ -309,7 +309,7 @@ def solve(problem: Problem, params: SolverParams | None = None) -> Solution:
     remaining = time_limit - (time.monotonic() - started)
     if candidates and remaining > 0.05:
         found: Found | None
-        strategy = _strategy(problem, params)
+        strategy = resolve_strategy(problem, params)
         if strategy == "sisr":
             found = _sisr(problem, candidates, start_plan, remaining, params.progress)
         else:
@@ -448,7 +448,7 @@ def _warm_start(problem: Problem, timer: RouteTimer, candidates: Sequence[Visit]
     return construct.build(problem, timer, candidates, plan)
 
 
-def _strategy(problem: Problem, params: SolverParams) -> str:
+def resolve_strategy(problem: Problem, params: SolverParams) -> str:
     """The search ``params.strategy`` names; ``auto`` resolved (see :class:`SolverParams`).
 
     Raises

@@ -37,7 +37,7 @@ from routing import (
     solve_baseline,
 )
 from routing.model import REASONS
-from routing.solver import _strategy
+from routing.solver import resolve_strategy
 
 H = 3600
 SKILLS = ("RN", "LPN", "aide", "wound_care")
@@ -189,7 +189,7 @@ def _plain(problem: Problem) -> Problem:
 @given(days().map(_plain))
 def test_sisr_is_feasible(problem: Problem) -> None:
     """Our own ruin and recreate (what a fresh plain day gets) passes the checker too."""
-    assert _strategy(problem, SolverParams()) == "sisr"
+    assert resolve_strategy(problem, SolverParams()) == "sisr"
     assert_sound(problem, solve(problem, SolverParams(time_limit=0.3)))
 
 

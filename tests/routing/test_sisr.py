@@ -26,7 +26,7 @@ from routing.assemble import assemble
 from routing.diagnose import screen
 from routing.io import problem_to_dict
 from routing.schedule import RouteTimer
-from routing.solver import _strategy, objective
+from routing.solver import objective, resolve_strategy
 
 from .days import H, day, nurse, visit
 from .test_properties import FEASIBILITY, _plain, days
@@ -112,9 +112,9 @@ def test_a_visit_that_fits_nowhere_stays_out_and_the_rest_are_served() -> None:
 def test_auto_uses_it_only_for_days_it_models() -> None:
     """A fresh plain day gets it; a revised plan or a day with balance gets OR-Tools."""
     plain = _crossing_day()
-    assert _strategy(plain, SolverParams()) == "sisr"
-    assert _strategy(plain, SolverParams(initial_routes={"west": ["v2"]})) == "gls"
-    assert _strategy(replace(plain, options=replace(plain.options, balance_weight=10)),
+    assert resolve_strategy(plain, SolverParams()) == "sisr"
+    assert resolve_strategy(plain, SolverParams(initial_routes={"west": ["v2"]})) == "gls"
+    assert resolve_strategy(replace(plain, options=replace(plain.options, balance_weight=10)),
                      SolverParams()) == "ils"
 
 
